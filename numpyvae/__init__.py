@@ -1,0 +1,3 @@
+"""numpyvae: variational autoencoders in NumPy with hand-derived gradients."""
+
+__version__ = "0.1.0"
