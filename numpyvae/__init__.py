@@ -11,11 +11,12 @@ from .evaluation import importance_sampled_log_px
 from .layers import MLP, Dense
 from .optim import SGD, Adagrad, Adam, RMSProp, make_optimizer
 from .vae import VAE
+from .workspace import Workspace
 
 __version__ = "0.1.0"
 
 __all__ = [
     "VAE", "SGD", "Adagrad", "Adam", "RMSProp", "make_optimizer", "MLP", "Dense", "GaussianEncoder",
     "BernoulliDecoder", "GaussianDecoder", "LIKELIHOODS", "Backend", "array_module", "get_backend",
-    "importance_sampled_log_px", "gradcheck", "ops", "__version__",
+    "importance_sampled_log_px", "gradcheck", "ops", "Workspace", "__version__",
 ]

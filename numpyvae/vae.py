@@ -24,6 +24,7 @@ from .ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forwa
                            log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                            reparameterize_backward, reparameterize_forward)
 from .validation import check_choice, check_data, check_noise, check_positive_int
+from .workspace import as_workspace
 
 ESTIMATORS = ("analytic", "mc")
 DTYPES = (np.float32, np.float64)
@@ -153,18 +154,20 @@ class VAE:
         return out
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, x, eps):
+    def forward(self, x, eps, workspace=None):
         """The ELBO of every datapoint and the cache for :meth:`backward`.
 
         ``x`` and ``eps`` must already be validated arrays of the model's dtype (the public methods
         do that). Returns ``terms, cache`` with ``terms = {"elbo": (B,), "loglik": (B,), "kl": (B,)}``:
         ``loglik`` is (1/L) sum_l log p(x|z_l) and ``kl`` the closed-form KL (estimator B) or its
-        Monte-Carlo estimate (1/L) sum_l [log q(z_l|x) - log p(z_l)] (estimator A).
+        Monte-Carlo estimate (1/L) sum_l [log q(z_l|x) - log p(z_l)] (estimator A). With a
+        ``workspace``, the large intermediate arrays (and so the cache) live in it.
         """
-        (mu, logvar), enc_cache = self.encoder.forward(self.params, x)   # (B, Z), (B, Z)
+        ws = {} if workspace is None else {"workspace": workspace}
+        (mu, logvar), enc_cache = self.encoder.forward(self.params, x, **ws)   # (B, Z), (B, Z)
         z, rep_cache = reparameterize_forward(mu, logvar, eps)          # (L, B, Z)
-        out, dec_cache = self.decoder.forward(self.params, z)           # each (L, B, D)
-        loglik, ll_cache = self.decoder.log_prob_forward(x, out)        # (L, B)
+        out, dec_cache = self.decoder.forward(self.params, z, **ws)     # each (L, B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out, **ws)  # (L, B)
         L = eps.shape[0]
         loglik_mean = loglik.sum(axis=0) / L                            # (B,)
         if self.estimator == "analytic":
@@ -178,17 +181,19 @@ class VAE:
         cache = (enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L)
         return {"elbo": elbo, "loglik": loglik_mean, "kl": kl}, cache
 
-    def backward(self, delbo, cache):
+    def backward(self, delbo, cache, workspace=None):
         """Gradients of sum_b delbo_b * ELBO_b with respect to every parameter.
 
         For the loss -mean(ELBO), pass delbo = -1/B (see :meth:`loss_and_grads`).
-        Shapes: delbo (B,) -> dict name -> array of that parameter's shape.
+        Shapes: delbo (B,) -> dict name -> array of that parameter's shape. With a ``workspace``
+        the gradients are arrays of the workspace, overwritten by the next backward pass that uses it.
         """
         enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L = cache
+        ws = {} if workspace is None else {"workspace": workspace}
         xp = self.backend.xp
         dloglik = xp.broadcast_to(delbo / L, (L, delbo.shape[0]))      # (L, B)  d elbo / d loglik_l = 1/L
-        dout = self.decoder.log_prob_backward(dloglik, ll_cache)        # each (L, B, D)
-        dz, grads = self.decoder.backward(dout, dec_cache)              # (L, B, Z)
+        dout = self.decoder.log_prob_backward(dloglik, ll_cache, **ws)  # each (L, B, D)
+        dz, grads = self.decoder.backward(dout, dec_cache, **ws)        # (L, B, Z)
         if self.estimator == "analytic":
             dmu_kl, dlogvar_kl = kl_standard_normal_backward(-self.beta * delbo, kl_cache)  # (B, Z)
         else:
@@ -199,11 +204,12 @@ class VAE:
         dmu_z, dlogvar_z = reparameterize_backward(dz, rep_cache)       # (B, Z)
         dmu = dmu_z + dmu_kl                                            # mu feeds the sample and the KL
         dlogvar = dlogvar_z + dlogvar_kl                                # logvar likewise
-        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache)
+        # the data needs no gradient: need_dx=False skips the encoder's first-layer product dh W^T
+        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache, need_dx=False, **ws)
         grads.update(enc_grads)
         return grads
 
-    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, workspace=None):
         """The loss -mean_b ELBO(x_b) (nats per datapoint) and its gradient.
 
         Parameters
@@ -212,18 +218,24 @@ class VAE:
         eps : array (L, B, latent_dim), optional
             The reparameterization noise; with it the result is deterministic. Otherwise L =
             ``n_samples`` draws are taken from ``rng`` (default: the model's generator).
+        workspace : numpyvae.Workspace, optional
+            Keeps the step's arrays from one call to the next instead of allocating them (the
+            fast path for training; see :mod:`numpyvae.workspace`). The returned gradients are
+            then arrays of the workspace: valid until the next call with the same workspace,
+            which overwrites them. Without one, every call returns new arrays.
 
         Returns
         -------
         loss : float
         grads : dict with exactly the keys of ``params``, each of that parameter's shape.
         """
+        workspace = None if workspace is None else as_workspace(workspace)
         x = self._data(x)
         eps = self._noise(x, eps, rng, n_samples)
-        terms, cache = self.forward(x, eps)
+        terms, cache = self.forward(x, eps, workspace=workspace)
         B = x.shape[0]
         delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
-        grads = self.backward(delbo, cache)
+        grads = self.backward(delbo, cache, workspace=workspace)
         loss = -float(terms["elbo"].mean())
         return loss, {name: grads[name] for name in self.params}
 
