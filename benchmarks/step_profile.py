@@ -11,8 +11,9 @@ per round, the order rotating, so machine noise hits them alike):
 - ``gemm floor``      the step's 14 matrix products alone, on buffers of the same shapes
 - ``baseline step``   with ``--baseline DIR``: the plain step of another checkout's numpyvae
 
-and prints the median and the minimum ms per call, plus ``gradient - gemm floor`` (elementwise work
-and Python overhead). Every (dtype, threads) pair runs in its own process with
+and prints the median and the minimum wall-clock ms per call, the median process CPU ms per call
+(with one thread, the figure least disturbed by other programs on a busy machine; with two it adds
+up both threads), plus ``gradient - gemm floor`` (elementwise work and Python overhead). Every (dtype, threads) pair runs in its own process with
 ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` set before NumPy is imported; one-thread runs are
 pinned to one core.
 
@@ -91,15 +92,18 @@ def _interleaved(candidates, rounds, block_s):
         calls[label] = max(1, int(block_s / (spent / n)))
     labels = list(candidates)
     per_call = {label: [] for label in labels}
+    cpu_per_call = {label: [] for label in labels}
     for r in range(rounds):
         shift = r % len(labels)
         for label in labels[shift:] + labels[:shift]:
             fn, n = candidates[label], calls[label]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(n):
                 fn()
             per_call[label].append((time.perf_counter() - t0) / n)
-    return {label: {"median_ms": 1e3 * statistics.median(t), "min_ms": 1e3 * min(t), "calls": calls[label]}
+            cpu_per_call[label].append((time.process_time() - c0) / n)
+    return {label: {"median_ms": 1e3 * statistics.median(t), "min_ms": 1e3 * min(t),
+                    "cpu_median_ms": 1e3 * statistics.median(cpu_per_call[label]), "calls": calls[label]}
             for label, t in per_call.items()}
 
 
@@ -226,12 +230,12 @@ def _print_block(dtype, threads, out):
     res = out["results"]
     print(f"\n{dtype}, {threads} thread{'s' if threads > 1 else ''}  "
           f"({out['n_gemms']} GEMMs, {out['gflop']:.2f} GFLOP per step; numpy {out['numpy']})")
-    print(f"  {'':<16} {'median ms':>10} {'min ms':>8}")
+    print(f"  {'':<16} {'median ms':>10} {'min ms':>8} {'CPU ms':>8}")
     for label, r in res.items():
-        print(f"  {label:<16} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f}")
+        print(f"  {label:<16} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f} {r['cpu_median_ms']:>8.3f}")
     g, f = res["gradient"], res["gemm floor"]
-    print(f"  {'gradient - gemm':<16} {g['median_ms'] - f['median_ms']:>10.3f} {g['min_ms'] - f['min_ms']:>8.3f}"
-          "   (elementwise work and Python overhead)")
+    print(f"  {'gradient - gemm':<16} {g['median_ms'] - f['median_ms']:>10.3f} {g['min_ms'] - f['min_ms']:>8.3f} "
+          f"{g['cpu_median_ms'] - f['cpu_median_ms']:>8.3f}   (elementwise work and Python overhead)")
     s = res["step"]
     print(f"  step / gemm floor: {s['median_ms'] / f['median_ms']:.2f} (medians), "
           f"{s['min_ms'] / f['min_ms']:.2f} (minima)")

@@ -1,7 +1,10 @@
 r"""First-order optimizers that update a model's ``params`` dict in place.
 
-All minimise the loss. Each update is written with in-place array operations and one scratch
-buffer per parameter, so a step allocates nothing after the first.
+All minimise the loss. Each update is written with in-place array operations on blocks of the
+parameters (:func:`numpyvae.inplace.blocks`: 128 KiB pieces, so that the parameter, gradient, state
+and scratch pieces of one update stay in the L2 cache across its passes) and a scratch block shared
+by all parameters, so a step allocates nothing after the first. ``y <- y + a x`` is one BLAS axpy
+(:func:`numpyvae.inplace.axpy`).
 
 Common options:
 
@@ -13,6 +16,7 @@ Common options:
 import math
 
 from .backend import array_module
+from .inplace import axpy, blocks, scratch_like
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -20,8 +24,10 @@ OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 class Optimizer:
     """Base class: gradient clipping, weight decay, the step counter and state save/restore.
 
-    Subclasses implement ``_update(name, p, g, buf)`` where ``g`` is the final gradient (already
-    clipped and decayed) and ``buf`` a scratch array of ``p``'s shape they may overwrite.
+    Subclasses name their state arrays in ``slot_names`` and implement
+    ``_update(p, g, *slots, buf)``: one block of the parameter, of the final gradient (already
+    clipped and decayed), of each state array (in ``slot_names`` order), and a scratch block ``buf``
+    they may overwrite, all of one shape. ``_begin_step()`` runs once per step before the updates.
     """
 
     name = None
@@ -39,7 +45,7 @@ class Optimizer:
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.t = 0
         self.slots = {}      # slot name -> {param name -> array}
-        self._scratch = {}   # param name -> scratch array (not part of the state)
+        self._scratch = {}   # scratch arrays (not part of the state)
 
     def hyperparameters(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
@@ -50,19 +56,22 @@ class Optimizer:
             missing, extra = set(params) - set(grads), set(grads) - set(params)
             raise ValueError(f"grads and params have different keys: missing {sorted(missing)}, "
                              f"unexpected {sorted(extra)}")
+        for name, p in params.items():
+            if grads[name].shape != p.shape:
+                raise ValueError(f"gradient {name!r} has shape {grads[name].shape}, parameter has {p.shape}")
         scale = self._clip_scale(grads)
         self.t += 1
+        self._begin_step()
         for name, p in params.items():
-            g = grads[name]
-            if g.shape != p.shape:
-                raise ValueError(f"gradient {name!r} has shape {g.shape}, parameter has {p.shape}")
-            if scale != 1.0 or self.weight_decay:
-                g_eff = self._buffer(name + "/grad", p)
-                array_module(p).multiply(g, scale, out=g_eff)         # g <- c g        (clipping)
-                if self.weight_decay:
-                    g_eff += self.weight_decay * p                    # g <- g + lambda theta  (prior)
-                g = g_eff
-            self._update(name, p, g, self._buffer(name, p))
+            slots = [self._slot(s, name, p) for s in self.slot_names]
+            for p_block, g_block, *slot_blocks in blocks((p, grads[name], *slots)):
+                if scale != 1.0 or self.weight_decay:
+                    g_eff = scratch_like(self._scratch, "grad", p_block)
+                    array_module(p).multiply(g_block, scale, out=g_eff)   # g <- c g        (clipping)
+                    if self.weight_decay:
+                        axpy(self.weight_decay, p_block, g_eff)       # g <- g + lambda theta  (prior)
+                    g_block = g_eff
+                self._update(p_block, g_block, *slot_blocks, scratch_like(self._scratch, "buf", p_block))
 
     def global_norm(self, grads):
         """|| g ||_2 over all parameters together."""
@@ -74,13 +83,6 @@ class Optimizer:
         norm = self.global_norm(grads)
         return min(1.0, self.clip_norm / (norm + 1e-12))
 
-    def _buffer(self, name, p):
-        buf = self._scratch.get(name)
-        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
-            buf = array_module(p).empty_like(p)
-            self._scratch[name] = buf
-        return buf
-
     def _slot(self, slot, name, p):
         """The optimizer's state array ``slot`` for parameter ``name``, zero-initialised."""
         arrays = self.slots.setdefault(slot, {})
@@ -90,7 +92,10 @@ class Optimizer:
             arrays[name] = a
         return a
 
-    def _update(self, name, p, g, buf):
+    def _begin_step(self):
+        """Per-step scalars (after ``t`` is incremented); nothing by default."""
+
+    def _update(self, p, g, *slots_and_buf):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ state
@@ -114,7 +119,6 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    slot_names = ("velocity",)
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
@@ -122,26 +126,23 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+        self.slot_names = ("velocity",) if self.momentum else ()
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
 
-    def _update(self, name, p, g, buf):
+    def _update(self, p, g, *slots_and_buf):
         if self.momentum == 0:
-            p -= self.lr * g
+            axpy(-self.lr, g, p)                                      # theta <- theta - lr g
             return
-        v = self._slot("velocity", name, p)
+        v, buf = slots_and_buf
         v *= self.momentum
         v += g                                                        # v <- mu v + g
         if self.nesterov:
-            array_module(p).multiply(v, self.momentum, out=buf)
-            buf += g                                                  # g + mu v
-            buf *= self.lr
-            p -= buf
+            axpy(-self.lr, g, p)
+            axpy(-self.lr * self.momentum, v, p)                      # theta <- theta - lr (g + mu v)
         else:
-            buf[...] = v
-            buf *= self.lr
-            p -= buf                                                  # theta <- theta - lr v
+            axpy(-self.lr, v, p)                                      # theta <- theta - lr v
 
 
 class Adagrad(Optimizer):
@@ -160,16 +161,14 @@ class Adagrad(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "eps": self.eps}
 
-    def _update(self, name, p, g, buf):
+    def _update(self, p, g, h, buf):
         xp = array_module(p)
-        h = self._slot("sum_sq", name, p)
         xp.multiply(g, g, out=buf)
         h += buf                                                      # h <- h + g^2
         xp.sqrt(h, out=buf)
         buf += self.eps
-        xp.divide(g, buf, out=buf)
-        buf *= self.lr
-        p -= buf                                                      # theta <- theta - lr g / (sqrt(h) + eps)
+        xp.divide(g, buf, out=buf)                                    # g / (sqrt(h) + eps)
+        axpy(-self.lr, buf, p)                                        # theta <- theta - lr g / (sqrt(h) + eps)
 
 
 class RMSProp(Optimizer):
@@ -191,18 +190,15 @@ class RMSProp(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "rho": self.rho, "eps": self.eps}
 
-    def _update(self, name, p, g, buf):
+    def _update(self, p, g, v, buf):
         xp = array_module(p)
-        v = self._slot("mean_sq", name, p)
         xp.multiply(g, g, out=buf)
-        buf *= 1.0 - self.rho
         v *= self.rho
-        v += buf                                                      # v <- rho v + (1 - rho) g^2
+        axpy(1.0 - self.rho, buf, v)                                  # v <- rho v + (1 - rho) g^2
         xp.sqrt(v, out=buf)
         buf += self.eps
-        xp.divide(g, buf, out=buf)
-        buf *= self.lr
-        p -= buf
+        xp.divide(g, buf, out=buf)                                    # g / (sqrt(v) + eps)
+        axpy(-self.lr, buf, p)
 
 
 class Adam(Optimizer):
@@ -231,25 +227,23 @@ class Adam(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def _update(self, name, p, g, buf):
+    def _begin_step(self):
+        correction = math.sqrt(1.0 - self.beta2 ** self.t)
+        self._lr_t = self.lr * correction / (1.0 - self.beta1 ** self.t)
+        self._eps_t = self.eps * correction
+
+    def _update(self, p, g, m, v, buf):
         xp = array_module(p)
-        b1, b2, t = self.beta1, self.beta2, self.t
-        m = self._slot("m", name, p)
-        v = self._slot("v", name, p)
-        xp.multiply(g, 1.0 - b1, out=buf)
+        b1, b2 = self.beta1, self.beta2
         m *= b1
-        m += buf                                                      # m <- b1 m + (1 - b1) g
+        axpy(1.0 - b1, g, m)                                          # m <- b1 m + (1 - b1) g
         xp.multiply(g, g, out=buf)
-        buf *= 1.0 - b2
         v *= b2
-        v += buf                                                      # v <- b2 v + (1 - b2) g^2
-        correction = math.sqrt(1.0 - b2 ** t)
-        lr_t = self.lr * correction / (1.0 - b1 ** t)
+        axpy(1.0 - b2, buf, v)                                        # v <- b2 v + (1 - b2) g^2
         xp.sqrt(v, out=buf)
-        buf += self.eps * correction                                  # sqrt(v) + eps_t
+        buf += self._eps_t                                            # sqrt(v) + eps_t
         xp.divide(m, buf, out=buf)
-        buf *= lr_t
-        p -= buf                                                      # theta <- theta - lr_t m / (sqrt(v) + eps_t)
+        axpy(-self._lr_t, buf, p)                                     # theta <- theta - lr_t m / (sqrt(v) + eps_t)
 
 
 _CLASSES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}

@@ -185,13 +185,16 @@ class VAE:
         """Gradients of sum_b delbo_b * ELBO_b with respect to every parameter.
 
         For the loss -mean(ELBO), pass delbo = -1/B (see :meth:`loss_and_grads`).
-        Shapes: delbo (B,) -> dict name -> array of that parameter's shape. With a ``workspace``
-        the gradients are arrays of the workspace, overwritten by the next backward pass that uses it.
+        Shapes: delbo (B,), or a scalar (0-d array) when every datapoint has the same weight ->
+        dict name -> array of that parameter's shape. With a ``workspace`` the gradients are
+        arrays of the workspace, overwritten by the next backward pass that uses it.
         """
         enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L = cache
         ws = {} if workspace is None else {"workspace": workspace}
         xp = self.backend.xp
-        dloglik = xp.broadcast_to(delbo / L, (L, delbo.shape[0]))      # (L, B)  d elbo / d loglik_l = 1/L
+        dloglik = delbo / L                                             # d elbo / d loglik_l = 1/L
+        if dloglik.ndim:
+            dloglik = xp.broadcast_to(dloglik, (L, delbo.shape[0]))     # (L, B)
         dout = self.decoder.log_prob_backward(dloglik, ll_cache, **ws)  # each (L, B, D)
         dz, grads = self.decoder.backward(dout, dec_cache, **ws)        # (L, B, Z)
         if self.estimator == "analytic":
@@ -234,7 +237,7 @@ class VAE:
         eps = self._noise(x, eps, rng, n_samples)
         terms, cache = self.forward(x, eps, workspace=workspace)
         B = x.shape[0]
-        delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
+        delbo = self.backend.xp.asarray(-1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B, every b
         grads = self.backward(delbo, cache, workspace=workspace)
         loss = -float(terms["elbo"].mean())
         return loss, {name: grads[name] for name in self.params}
