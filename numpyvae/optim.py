@@ -16,7 +16,7 @@ Common options:
 import math
 
 from .backend import array_module
-from .inplace import axpy, blocks, scratch_like
+from .inplace import axpy, blocks, joined, pack, scratch_like
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -62,9 +62,8 @@ class Optimizer:
         scale = self._clip_scale(grads)
         self.t += 1
         self._begin_step()
-        for name, p in params.items():
-            slots = [self._slot(s, name, p) for s in self.slot_names]
-            for p_block, g_block, *slot_blocks in blocks((p, grads[name], *slots)):
+        for p, g, *slots in self._groups(params, grads):
+            for p_block, g_block, *slot_blocks in blocks((p, g, *slots)):
                 if scale != 1.0 or self.weight_decay:
                     g_eff = scratch_like(self._scratch, "grad", p_block)
                     array_module(p).multiply(g_block, scale, out=g_eff)   # g <- c g        (clipping)
@@ -72,6 +71,40 @@ class Optimizer:
                         axpy(self.weight_decay, p_block, g_eff)       # g <- g + lambda theta  (prior)
                     g_block = g_eff
                 self._update(p_block, g_block, *slot_blocks, scratch_like(self._scratch, "buf", p_block))
+
+    def _groups(self, params, grads):
+        """What to update: ``[(p, g, *slots)]`` for the whole flat vector when the parameters and
+        the gradients are consecutive pieces of one vector each, in the same order (see
+        :func:`numpyvae.inplace.joined`); else one ``(p, g, *slots)`` per parameter."""
+        names = list(params)
+        p_flat = joined(params.values())
+        g_flat = joined(grads[name] for name in names) if p_flat is not None else None
+        if g_flat is None or g_flat.shape != p_flat.shape:
+            return [(p, grads[name], *(self._slot(s, name, p) for s in self.slot_names))
+                    for name, p in params.items()]
+        return [(p_flat, g_flat, *(self._flat_slot(s, params, p_flat) for s in self.slot_names))]
+
+    def _flat_slot(self, slot, params, p_flat):
+        """State array ``slot`` as one vector laid out like ``p_flat``; ``self.slots[slot][name]``
+        are views into it. State set by :meth:`load_state_dict` is copied in (once)."""
+        arrays = self.slots.setdefault(slot, {})
+        names = tuple(params)
+        cached = self._scratch.get(("flat", slot))
+        if (cached is not None and cached[0] == names and cached[2].dtype == p_flat.dtype
+                and all(arrays.get(name) is view for name, view in zip(names, cached[1]))):
+            return cached[2]
+        values = {}
+        for name, p in params.items():
+            a = arrays.get(name)
+            if a is None:
+                a = array_module(p).zeros_like(p)
+            elif a.shape != p.shape:
+                raise ValueError(f"optimizer state {slot!r} of {name!r} has shape {a.shape}, parameter has {p.shape}")
+            values[name] = a.astype(p.dtype, copy=False)
+        flat, views = pack(values, xp=array_module(p_flat))
+        arrays.update(views)
+        self._scratch[("flat", slot)] = (names, list(views.values()), flat)
+        return flat
 
     def global_norm(self, grads):
         """|| g ||_2 over all parameters together."""

@@ -19,12 +19,13 @@ from .backend import get_backend
 from .decoders import LIKELIHOODS, make_decoder
 from .encoders import GaussianEncoder
 from .init import INITIALIZERS
+from .inplace import pack
 from .ops.activations import ACTIVATIONS
 from .ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
                            log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                            reparameterize_backward, reparameterize_forward)
 from .validation import check_choice, check_data, check_noise, check_positive_int
-from .workspace import as_workspace
+from .workspace import Workspace, as_workspace
 
 ESTIMATORS = ("analytic", "mc")
 DTYPES = (np.float32, np.float64)
@@ -75,7 +76,10 @@ class VAE:
     Attributes
     ----------
     params : dict of str -> array
-        Every learned array by name (see ``param_names``); optimizers update it in place.
+        Every learned array by name (see ``param_names``); optimizers update it in place. The arrays
+        are views into one contiguous vector (the fast path of the optimizers): to load values,
+        write into them, ``params[name][...] = value``. Rebinding a name to another array works
+        too, but takes that parameter out of the one-pass update.
     """
 
     def __init__(self, input_dim, hidden_sizes=(500,), latent_dim=20, likelihood="bernoulli",
@@ -106,7 +110,9 @@ class VAE:
                                     self.activation, sigma=self.sigma)
         params = self.encoder.init_params(self.rng, self.dtype, self.init, self.init_scale)
         params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
-        self.params = {name: self.backend.asarray(p) for name, p in params.items()}
+        # every parameter is a view into one contiguous vector, so an optimizer can update them all
+        # in one pass (numpyvae.inplace.joined); write into them in place: params[name][...] = value
+        _, self.params = pack(params, xp=self.backend.xp)
 
     # ------------------------------------------------------------------ configuration
     def get_config(self):
@@ -232,9 +238,12 @@ class VAE:
         loss : float
         grads : dict with exactly the keys of ``params``, each of that parameter's shape.
         """
-        workspace = None if workspace is None else as_workspace(workspace)
+        # without a workspace, a new one for this call only: every array is fresh, as documented
+        workspace = Workspace() if workspace is None else as_workspace(workspace)
         x = self._data(x)
         eps = self._noise(x, eps, rng, n_samples)
+        # the gradients, laid out like the parameters: consecutive pieces of one vector
+        workspace.pack({f"{name}:grad": p.shape for name, p in self.params.items()}, like=x)
         terms, cache = self.forward(x, eps, workspace=workspace)
         B = x.shape[0]
         delbo = self.backend.xp.asarray(-1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B, every b

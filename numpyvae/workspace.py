@@ -40,6 +40,7 @@ class Workspace:
 
     def __init__(self):
         self._arrays = {}
+        self._packs = {}
 
     def empty(self, key, shape, like):
         """The array under ``key`` with ``shape`` and the dtype and array type of ``like``.
@@ -52,6 +53,28 @@ class Workspace:
             a = array_module(like).empty(shape, dtype=like.dtype)
             self._arrays[key] = a
         return a
+
+    def pack(self, shapes, like):
+        """Make the arrays ``shapes`` (a dict key -> shape) consecutive pieces of one flat array.
+
+        Later ``empty(key, shape, like)`` calls return these pieces, so whatever is written into them
+        lies in one contiguous vector (an optimizer then updates all parameters in one pass over it,
+        see :func:`numpyvae.inplace.joined`). Does nothing when the pieces are already in place.
+        """
+        keys = tuple(shapes)
+        views = self._packs.get(keys)
+        if (views is not None and views[0].dtype == like.dtype and type(views[0]) is type(like)
+                and all(self._arrays.get(k) is v and v.shape == shapes[k] for k, v in zip(keys, views))):
+            return
+        xp = array_module(like)
+        flat = xp.empty(sum(_size(shape) for shape in shapes.values()), dtype=like.dtype)
+        views, start = [], 0
+        for key, shape in shapes.items():
+            n = _size(shape)
+            views.append(flat[start:start + n].reshape(shape))
+            start += n
+        self._arrays.update(zip(keys, views))
+        self._packs[keys] = views
 
     def scope(self, prefix):
         """A view of this workspace whose keys all start with ``prefix`` (its own set of arrays)."""
@@ -71,6 +94,7 @@ class Workspace:
     def clear(self):
         """Drop every array (they are allocated again on next use)."""
         self._arrays.clear()
+        self._packs.clear()
 
     def __repr__(self):
         return f"Workspace({len(self)} arrays, {self.nbytes / 2**20:.1f} MiB)"
@@ -86,6 +110,9 @@ class _Scope:
     def empty(self, key, shape, like):
         return self._parent.empty(self._prefix + key, shape, like)
 
+    def pack(self, shapes, like):
+        self._parent.pack({self._prefix + k: s for k, s in shapes.items()}, like)
+
     def scope(self, prefix):
         return _Scope(self._parent, self._prefix + prefix)
 
@@ -96,11 +123,21 @@ class _Fresh:
     def empty(self, key, shape, like):
         return array_module(like).empty(shape, dtype=like.dtype)
 
+    def pack(self, shapes, like):
+        pass
+
     def scope(self, prefix):
         return self
 
     def __repr__(self):
         return "FRESH"
+
+
+def _size(shape):
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
 
 
 FRESH = _Fresh()
