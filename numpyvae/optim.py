@@ -16,7 +16,7 @@ Common options:
 import math
 
 from .backend import array_module
-from .inplace import axpy, blocks, joined, pack, scratch_like
+from .inplace import JoinedCache, axpy, blocks, pack, scratch_like
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -46,6 +46,8 @@ class Optimizer:
         self.t = 0
         self.slots = {}      # slot name -> {param name -> array}
         self._scratch = {}   # scratch arrays (not part of the state)
+        self._joined_params = JoinedCache()
+        self._joined_grads = JoinedCache()
 
     def hyperparameters(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
@@ -76,9 +78,8 @@ class Optimizer:
         """What to update: ``[(p, g, *slots)]`` for the whole flat vector when the parameters and
         the gradients are consecutive pieces of one vector each, in the same order (see
         :func:`numpyvae.inplace.joined`); else one ``(p, g, *slots)`` per parameter."""
-        names = list(params)
-        p_flat = joined(params.values())
-        g_flat = joined(grads[name] for name in names) if p_flat is not None else None
+        p_flat = self._joined_params(params.values())
+        g_flat = self._joined_grads(grads[name] for name in params) if p_flat is not None else None
         if g_flat is None or g_flat.shape != p_flat.shape:
             return [(p, grads[name], *(self._slot(s, name, p) for s in self.slot_names))
                     for name, p in params.items()]
