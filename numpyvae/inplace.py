@@ -1,6 +1,6 @@
 r"""In-place elementwise updates of large arrays, as optimizers need them.
 
-Three facts about memory shape how an optimizer step should run:
+Two facts about memory shape how an optimizer step should run:
 
 - **One flat vector.** A model's parameters can live as consecutive pieces of one contiguous array
   (:func:`pack`): ``params[name]`` is then a view into it. When the gradients are laid out the same
@@ -12,11 +12,13 @@ Three facts about memory shape how an optimizer step should run:
   parameter-sized array (1.5 MB for the MNIST model's first layer in float32) through the caches;
   done block by block (:func:`blocks`, 256 KiB per array), the block's arrays stay in the core's
   L2 cache across all the passes, and the passes run at cache speed.
-- **axpy.** ``y += a * x`` in NumPy is two passes and a temporary; BLAS axpy (:func:`axpy`) reads x
-  and y and writes y once.
 
-Both fall back to plain NumPy (whole arrays, two passes) for anything else: CuPy arrays,
-non-contiguous arrays, mixed dtypes.
+Both fall back to plain NumPy (whole arrays, one at a time) for anything else: CuPy arrays,
+non-contiguous arrays, arrays that are not pieces of one vector.
+
+The updates use NumPy's ufuncs alone, not SciPy's BLAS (whose axpy would fuse y + a x into one
+pass): SciPy's BLAS is a second OpenBLAS with its own thread pool, whose threads then compete with
+NumPy's for the same cores when BLAS runs multi-threaded.
 """
 import numpy as np
 
@@ -26,36 +28,6 @@ BLOCK_BYTES = 256 * 1024
 """Bytes per array in one block of :func:`blocks`: the five blocks of an Adam update (parameter,
 gradient, two state arrays, scratch) take about one 1 MiB L2 cache; smaller blocks pay more in
 per-call overhead than they gain."""
-
-_BLAS_AXPY = {}
-
-
-def _blas_axpy(dtype):
-    """SciPy's BLAS axpy for float32 / float64, imported on first use."""
-    if not _BLAS_AXPY:
-        from scipy.linalg import blas
-
-        _BLAS_AXPY[np.dtype(np.float32)] = blas.saxpy
-        _BLAS_AXPY[np.dtype(np.float64)] = blas.daxpy
-    return _BLAS_AXPY.get(dtype)
-
-
-def axpy(a, x, y):
-    r"""y <- y + a x, in place. Returns y.
-
-    One BLAS call when x and y are contiguous 1-D NumPy arrays of the same float32/float64 dtype
-    (what :func:`blocks` yields); ``y += a * x`` otherwise.
-    """
-    if (type(x) is np.ndarray and type(y) is np.ndarray and x.ndim == 1 and y.ndim == 1
-            and x.dtype == y.dtype and x.shape == y.shape and x.flags.c_contiguous
-            and y.flags.c_contiguous and y.flags.writeable):
-        f = _blas_axpy(y.dtype)
-        if f is not None:
-            f(x, y, a=a)                                              # updates y's memory in place
-            return y
-    y += a * x
-    return y
-
 
 def blocks(arrays, block_bytes=BLOCK_BYTES):
     """Matching pieces of equally shaped ``arrays``, to update one piece of each at a time.

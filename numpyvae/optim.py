@@ -1,10 +1,12 @@
 r"""First-order optimizers that update a model's ``params`` dict in place.
 
 All minimise the loss. Each update is written with in-place array operations on blocks of the
-parameters (:func:`numpyvae.inplace.blocks`: 128 KiB pieces, so that the parameter, gradient, state
-and scratch pieces of one update stay in the L2 cache across its passes) and a scratch block shared
-by all parameters, so a step allocates nothing after the first. ``y <- y + a x`` is one BLAS axpy
-(:func:`numpyvae.inplace.axpy`).
+parameters (:func:`numpyvae.inplace.blocks`: 256 KiB pieces, so that the parameter, gradient, state
+and scratch pieces of one update stay in the L2 cache across its passes) and one scratch block shared
+by all parameters, so a step allocates nothing after the first. When the parameters are the pieces
+of one contiguous vector (as a :class:`numpyvae.VAE`'s are) and so are the gradients (as
+``loss_and_grads`` returns them), the update runs once over that vector instead of once per
+parameter.
 
 Common options:
 
@@ -16,7 +18,7 @@ Common options:
 import math
 
 from .backend import array_module
-from .inplace import JoinedCache, axpy, blocks, pack, scratch_like
+from .inplace import JoinedCache, blocks, pack, scratch_like
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -66,13 +68,16 @@ class Optimizer:
         self._begin_step()
         for p, g, *slots in self._groups(params, grads):
             for p_block, g_block, *slot_blocks in blocks((p, g, *slots)):
+                xp = array_module(p_block)
+                buf = scratch_like(self._scratch, "buf", p_block)
                 if scale != 1.0 or self.weight_decay:
                     g_eff = scratch_like(self._scratch, "grad", p_block)
-                    array_module(p).multiply(g_block, scale, out=g_eff)   # g <- c g        (clipping)
+                    xp.multiply(g_block, scale, out=g_eff)            # g <- c g        (clipping)
                     if self.weight_decay:
-                        axpy(self.weight_decay, p_block, g_eff)       # g <- g + lambda theta  (prior)
+                        xp.multiply(p_block, self.weight_decay, out=buf)
+                        g_eff += buf                                  # g <- g + lambda theta  (prior)
                     g_block = g_eff
-                self._update(p_block, g_block, *slot_blocks, scratch_like(self._scratch, "buf", p_block))
+                self._update(p_block, g_block, *slot_blocks, buf)
 
     def _groups(self, params, grads):
         """What to update: ``[(p, g, *slots)]`` for the whole flat vector when the parameters and
@@ -166,17 +171,22 @@ class SGD(Optimizer):
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
 
     def _update(self, p, g, *slots_and_buf):
+        xp = array_module(p)
         if self.momentum == 0:
-            axpy(-self.lr, g, p)                                      # theta <- theta - lr g
+            (buf,) = slots_and_buf
+            xp.multiply(g, self.lr, out=buf)
+            p -= buf                                                  # theta <- theta - lr g
             return
         v, buf = slots_and_buf
         v *= self.momentum
         v += g                                                        # v <- mu v + g
         if self.nesterov:
-            axpy(-self.lr, g, p)
-            axpy(-self.lr * self.momentum, v, p)                      # theta <- theta - lr (g + mu v)
+            xp.multiply(v, self.momentum, out=buf)
+            buf += g                                                  # g + mu v
         else:
-            axpy(-self.lr, v, p)                                      # theta <- theta - lr v
+            buf[...] = v
+        buf *= self.lr
+        p -= buf                                                      # theta <- theta - lr (g + mu v) or lr v
 
 
 class Adagrad(Optimizer):
@@ -202,7 +212,8 @@ class Adagrad(Optimizer):
         xp.sqrt(h, out=buf)
         buf += self.eps
         xp.divide(g, buf, out=buf)                                    # g / (sqrt(h) + eps)
-        axpy(-self.lr, buf, p)                                        # theta <- theta - lr g / (sqrt(h) + eps)
+        buf *= self.lr
+        p -= buf                                                      # theta <- theta - lr g / (sqrt(h) + eps)
 
 
 class RMSProp(Optimizer):
@@ -227,12 +238,14 @@ class RMSProp(Optimizer):
     def _update(self, p, g, v, buf):
         xp = array_module(p)
         xp.multiply(g, g, out=buf)
+        buf *= 1.0 - self.rho
         v *= self.rho
-        axpy(1.0 - self.rho, buf, v)                                  # v <- rho v + (1 - rho) g^2
+        v += buf                                                      # v <- rho v + (1 - rho) g^2
         xp.sqrt(v, out=buf)
         buf += self.eps
         xp.divide(g, buf, out=buf)                                    # g / (sqrt(v) + eps)
-        axpy(-self.lr, buf, p)
+        buf *= self.lr
+        p -= buf
 
 
 class Adam(Optimizer):
@@ -269,15 +282,18 @@ class Adam(Optimizer):
     def _update(self, p, g, m, v, buf):
         xp = array_module(p)
         b1, b2 = self.beta1, self.beta2
+        xp.multiply(g, 1.0 - b1, out=buf)
         m *= b1
-        axpy(1.0 - b1, g, m)                                          # m <- b1 m + (1 - b1) g
+        m += buf                                                      # m <- b1 m + (1 - b1) g
         xp.multiply(g, g, out=buf)
+        buf *= 1.0 - b2
         v *= b2
-        axpy(1.0 - b2, buf, v)                                        # v <- b2 v + (1 - b2) g^2
+        v += buf                                                      # v <- b2 v + (1 - b2) g^2
         xp.sqrt(v, out=buf)
         buf += self._eps_t                                            # sqrt(v) + eps_t
         xp.divide(m, buf, out=buf)
-        axpy(-self._lr_t, buf, p)                                     # theta <- theta - lr_t m / (sqrt(v) + eps_t)
+        buf *= self._lr_t
+        p -= buf                                                      # theta <- theta - lr_t m / (sqrt(v) + eps_t)
 
 
 _CLASSES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
