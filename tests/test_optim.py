@@ -290,3 +290,55 @@ def test_blocks_cover_the_arrays_with_writable_views():
     f = np.asfortranarray(a)
     (whole,) = list(blocks((f,)))                                    # not C-contiguous: one piece
     assert whole[0] is f
+
+
+# ------------------------------------------------------------------------------------------ threads
+from numpyvae.inplace import default_threads, run_in_threads  # noqa: E402
+from numpyvae.optim import _share_out  # noqa: E402
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("name,kw", [OPTIMIZER_KWARGS[1], OPTIMIZER_KWARGS[3], OPTIMIZER_KWARGS[5]])
+def test_threads_give_exactly_the_one_thread_results(name, kw, threads):
+    rng = np.random.default_rng(7)
+    shapes = {"W": (600, 500), "b": (500,), "V": (500, 300)}          # 450k float64: several blocks a thread
+    params = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    grads_seq = [pack({k: rng.standard_normal(s) for k, s in shapes.items()})[1] for _ in range(3)]
+    _, one = pack(params)
+    _, many = pack(params)
+    opt_one = make_optimizer(name, threads=1, **kw)
+    opt_many = make_optimizer(name, threads=threads, **kw)
+    assert len(_share_out(list(blocks((joined(many.values()),))), threads)) == threads
+    for grads in grads_seq:
+        opt_one.step(one, grads)
+        opt_many.step(many, grads)
+    for k in params:
+        np.testing.assert_array_equal(many[k], one[k], err_msg=k)
+
+
+def test_share_out_keeps_every_piece_once_and_in_order():
+    pieces = [(np.zeros(n),) for n in (40000, 40000, 10, 32768, 32768, 32768, 5, 32768, 32768, 1)]
+    for threads in (1, 2, 3, 8):
+        parts = _share_out(pieces, threads)
+        assert [p for part in parts for p in part] == pieces
+        assert 1 <= len(parts) <= threads
+    assert len(_share_out(pieces[:3], 4)) == 1                        # too small to share
+
+
+def test_run_in_threads_runs_everything_and_reraises():
+    done = []
+    run_in_threads([lambda: done.append(0), lambda: done.append(1), lambda: done.append(2)])
+    assert sorted(done) == [0, 1, 2]
+
+    def fail():
+        raise RuntimeError("in a worker")
+
+    with pytest.raises(RuntimeError, match="in a worker"):
+        run_in_threads([lambda: None, fail])
+
+
+def test_default_threads_is_a_positive_count_and_bad_threads_are_named():
+    assert default_threads() >= 1
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            nv.Adam(threads=bad)
