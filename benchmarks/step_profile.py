@@ -11,6 +11,10 @@ per round, the order rotating, so machine noise hits them alike):
 - ``gemm floor``      the step's 14 matrix products alone, on buffers of the same shapes
 - ``baseline step``   with ``--baseline DIR``: the plain step of another checkout's numpyvae
 
+``--stages`` adds a breakdown of the workspace step by stage (encoder forward, decoder backward,
+Adam, ...), timed by wrapping the model's parts with a clock; each stage's GEMMs are inside it, and
+``rest`` is validation, bookkeeping and the small latent-sized ops.
+
 and prints the median and the minimum wall-clock ms per call, the median process CPU ms per call
 (with one thread, the figure least disturbed by other programs on a busy machine; with two it adds
 up both threads), plus ``gradient - gemm floor`` (elementwise work and Python overhead). Every (dtype, threads) pair runs in its own process with
@@ -161,6 +165,7 @@ def worker(cfg):
         base = _import_numpyvae(cfg["baseline"], "numpyvae_baseline")
         candidates["baseline step"] = make_step(base, False)[0]
 
+    stages = _stage_times(nv, make_step(nv, True), cfg["stage_steps"]) if cfg["stages"] else None
     if cfg["detail"]:
         import cProfile
         import io
@@ -180,7 +185,57 @@ def worker(cfg):
         detail = None
     results = _interleaved(candidates, cfg["rounds"], cfg["block_s"])
     return {"results": results, "n_gemms": n_gemms, "gflop": flops / 1e9, "detail": detail,
-            "numpy": np.__version__}
+            "stages": stages, "numpy": np.__version__}
+
+
+def _stage_times(nv, made, n_steps):
+    """Per-stage ms of the workspace step (median and minimum over steps), by wrapping its parts."""
+    import statistics
+    import time
+
+    import numpyvae.vae as vae_module
+
+    step, model, opt, _ = made
+    spent = {}
+
+    def timed(label, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
+        return wrapper
+
+    parts = [(model.encoder, "forward", "encoder forward"), (model.encoder, "backward", "encoder backward"),
+             (model.decoder, "forward", "decoder forward"), (model.decoder, "backward", "decoder backward"),
+             (model.decoder, "log_prob_forward", "log p(x|z) forward"),
+             (model.decoder, "log_prob_backward", "log p(x|z) backward"), (opt, "step", "adam")]
+    for obj, attr, label in parts:
+        setattr(obj, attr, timed(label, getattr(obj, attr)))
+    originals = {}
+    for name in ("reparameterize_forward", "reparameterize_backward", "kl_standard_normal_forward",
+                 "kl_standard_normal_backward"):
+        originals[name] = getattr(vae_module, name)
+        setattr(vae_module, name, timed("latent ops (reparam, KL)", originals[name]))
+    per_step = {}
+    try:
+        for i in range(n_steps + 20):
+            spent.clear()
+            t0 = time.perf_counter()
+            step()
+            total = time.perf_counter() - t0
+            if i >= 20:                                               # warm-up steps are not counted
+                for label, t in spent.items():
+                    per_step.setdefault(label, []).append(t)
+                per_step.setdefault("rest", []).append(total - sum(spent.values()))
+                per_step.setdefault("step", []).append(total)
+    finally:
+        for name, fn in originals.items():
+            setattr(vae_module, name, fn)
+        for obj, attr, _ in parts:
+            delattr(obj, attr)                                        # back to the class's method
+    return {label: {"median_ms": 1e3 * statistics.median(t), "min_ms": 1e3 * min(t)} for label, t in per_step.items()}
 
 
 # ---------------------------------------------------------------------------------------- driver
@@ -198,6 +253,8 @@ def main(argv=None):
     parser.add_argument("--baseline", help="another checkout (its root folder) to time side by side")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin 1-thread runs to a core")
     parser.add_argument("--detail", action="store_true", help="also print a cProfile of the step")
+    parser.add_argument("--stages", action="store_true", help="also time the step's stages")
+    parser.add_argument("--stage-steps", type=int, default=300, help="steps timed for --stages (default 300)")
     parser.add_argument("--json", help="write all results to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -211,6 +268,7 @@ def main(argv=None):
             cfg = {"dtype": dtype, "threads": threads, "rounds": args.rounds, "block_s": args.block_s,
                    "input_dim": args.input_dim, "hidden": args.hidden, "latent": args.latent,
                    "batch": args.batch, "samples": args.samples, "pin": args.pin, "detail": args.detail,
+                   "stages": args.stages, "stage_steps": args.stage_steps,
                    "baseline": str(Path(args.baseline).resolve()) if args.baseline else None}
             env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
             proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
@@ -239,6 +297,10 @@ def _print_block(dtype, threads, out):
     s = res["step"]
     print(f"  step / gemm floor: {s['median_ms'] / f['median_ms']:.2f} (medians), "
           f"{s['min_ms'] / f['min_ms']:.2f} (minima)")
+    if out.get("stages"):
+        print(f"  stages of the workspace step   {'median ms':>10} {'min ms':>8}")
+        for label, r in out["stages"].items():
+            print(f"    {label:<28} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f}")
     if out.get("detail"):
         print(out["detail"])
 
