@@ -112,7 +112,7 @@ class VAE:
         params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
         # every parameter is a view into one contiguous vector, so an optimizer can update them all
         # in one pass (numpyvae.inplace.joined); write into them in place: params[name][...] = value
-        _, self.params = pack(params, xp=self.backend.xp)
+        _, self.params = pack({name: self.backend.asarray(p) for name, p in params.items()}, xp=self.backend.xp)
 
     # ------------------------------------------------------------------ configuration
     def get_config(self):
@@ -248,7 +248,7 @@ class VAE:
         B = x.shape[0]
         delbo = self.backend.xp.asarray(-1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B, every b
         grads = self.backward(delbo, cache, workspace=workspace)
-        loss = -float(terms["elbo"].mean())
+        loss = -float(terms["elbo"].sum()) / B
         return loss, {name: grads[name] for name in self.params}
 
     def elbo(self, x, eps=None, rng=None, n_samples=1):
