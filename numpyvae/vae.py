@@ -169,11 +169,11 @@ class VAE:
         Monte-Carlo estimate (1/L) sum_l [log q(z_l|x) - log p(z_l)] (estimator A). With a
         ``workspace``, the large intermediate arrays (and so the cache) live in it.
         """
-        ws = {} if workspace is None else {"workspace": workspace}
-        (mu, logvar), enc_cache = self.encoder.forward(self.params, x, **ws)   # (B, Z), (B, Z)
+        ws = workspace
+        (mu, logvar), enc_cache = self.encoder.forward(self.params, x, workspace=ws)   # (B, Z), (B, Z)
         z, rep_cache = reparameterize_forward(mu, logvar, eps)          # (L, B, Z)
-        out, dec_cache = self.decoder.forward(self.params, z, **ws)     # each (L, B, D)
-        loglik, ll_cache = self.decoder.log_prob_forward(x, out, **ws)  # (L, B)
+        out, dec_cache = self.decoder.forward(self.params, z, workspace=ws)        # each (L, B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out, workspace=ws)     # (L, B)
         L = eps.shape[0]
         loglik_mean = loglik.sum(axis=0) / L                            # (B,)
         if self.estimator == "analytic":
@@ -196,13 +196,13 @@ class VAE:
         arrays of the workspace, overwritten by the next backward pass that uses it.
         """
         enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L = cache
-        ws = {} if workspace is None else {"workspace": workspace}
+        ws = workspace
         xp = self.backend.xp
         dloglik = delbo / L                                             # d elbo / d loglik_l = 1/L
-        if dloglik.ndim:
-            dloglik = xp.broadcast_to(dloglik, (L, delbo.shape[0]))     # (L, B)
-        dout = self.decoder.log_prob_backward(dloglik, ll_cache, **ws)  # each (L, B, D)
-        dz, grads = self.decoder.backward(dout, dec_cache, **ws)        # (L, B, Z)
+        if xp.ndim(dloglik):
+            dloglik = xp.broadcast_to(dloglik, (L, xp.shape(delbo)[0]))  # (L, B)
+        dout = self.decoder.log_prob_backward(dloglik, ll_cache, workspace=ws)   # each (L, B, D)
+        dz, grads = self.decoder.backward(dout, dec_cache, workspace=ws)         # (L, B, Z)
         if self.estimator == "analytic":
             dmu_kl, dlogvar_kl = kl_standard_normal_backward(-self.beta * delbo, kl_cache)  # (B, Z)
         else:
@@ -214,7 +214,7 @@ class VAE:
         dmu = dmu_z + dmu_kl                                            # mu feeds the sample and the KL
         dlogvar = dlogvar_z + dlogvar_kl                                # logvar likewise
         # the data needs no gradient: need_dx=False skips the encoder's first-layer product dh W^T
-        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache, need_dx=False, **ws)
+        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache, workspace=ws, need_dx=False)
         grads.update(enc_grads)
         return grads
 
