@@ -43,8 +43,8 @@ def bernoulli_loglik_forward(x, logits, out=None, workspace=None):
 def bernoulli_loglik_backward(dloglik, cache, out=None):
     r"""d loglik / d eta_d = x_d - sigmoid(eta_d),  sigmoid(eta) = (1 + tanh(eta / 2)) / 2.
 
-    Shapes: dloglik (..., B) -> dlogits (..., B, D). ``out``: optional array of that shape (the
-    shape of the logits broadcast against x).
+    Shapes: dloglik (..., B), or a scalar weight shared by every term -> dlogits (..., B, D).
+    ``out``: optional array of that shape (the shape of the logits broadcast against x).
     """
     x, logits = cache
     xp = array_module(logits)
@@ -79,7 +79,7 @@ def gaussian_loglik_backward(dloglik, cache):
 
     d/dmean_d   = (x_d - mean_d) exp(-logvar_d)
     d/dlogvar_d = -1/2 + 1/2 (x_d - mean_d)^2 exp(-logvar_d)
-    Shapes: dloglik (..., B) -> dmean (..., B, D), dlogvar (logvar's shape).
+    Shapes: dloglik (..., B) or a scalar -> dmean (..., B, D), dlogvar (logvar's shape).
     """
     diff, inv_var, quad, logvar_shape = cache
     g = dloglik[..., None]                                            # (..., B, 1)
