@@ -27,6 +27,11 @@ Usage::
     python benchmarks/step_profile.py --dtypes float32 --threads 1 --rounds 15
     python benchmarks/step_profile.py --baseline ../main     # side by side with another checkout
     python benchmarks/step_profile.py --detail               # cProfile of the step, by function
+    python benchmarks/step_profile.py --coretype SkylakeX    # force OpenBLAS's AVX-512 kernels
+
+OpenBLAS chooses its kernels from the CPU when NumPy loads it; the choice sets the GEMM floor, so it
+is printed with each block. (On AMD Zen 5, OpenBLAS 0.3.31 falls back to its AVX2 "Haswell"
+kernels, at about half the speed of its AVX-512 "SkylakeX" kernels on the same machine.)
 """
 import argparse
 import json
@@ -185,7 +190,25 @@ def worker(cfg):
         detail = None
     results = _interleaved(candidates, cfg["rounds"], cfg["block_s"])
     return {"results": results, "n_gemms": n_gemms, "gflop": flops / 1e9, "detail": detail,
-            "stages": stages, "numpy": np.__version__}
+            "stages": stages, "numpy": np.__version__, "kernels": _openblas_kernels(np)}
+
+
+def _openblas_kernels(np):
+    """The kernel family NumPy's OpenBLAS chose (e.g. 'Haswell'), or '?' when it cannot be asked."""
+    import ctypes
+    import glob
+
+    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*")):
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            fn = getattr(handle, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return "?"
 
 
 def _stage_times(nv, made, n_steps):
@@ -252,6 +275,7 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=1, help="L, noise samples per datapoint")
     parser.add_argument("--baseline", help="another checkout (its root folder) to time side by side")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin 1-thread runs to a core")
+    parser.add_argument("--coretype", help="set OPENBLAS_CORETYPE (e.g. SkylakeX, Haswell) for the runs")
     parser.add_argument("--detail", action="store_true", help="also print a cProfile of the step")
     parser.add_argument("--stages", action="store_true", help="also time the step's stages")
     parser.add_argument("--stage-steps", type=int, default=300, help="steps timed for --stages (default 300)")
@@ -271,6 +295,8 @@ def main(argv=None):
                    "stages": args.stages, "stage_steps": args.stage_steps,
                    "baseline": str(Path(args.baseline).resolve()) if args.baseline else None}
             env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
+            if args.coretype:
+                env["OPENBLAS_CORETYPE"] = args.coretype
             proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
                                   capture_output=True, text=True)
             if proc.returncode != 0:
@@ -287,7 +313,8 @@ def main(argv=None):
 def _print_block(dtype, threads, out):
     res = out["results"]
     print(f"\n{dtype}, {threads} thread{'s' if threads > 1 else ''}  "
-          f"({out['n_gemms']} GEMMs, {out['gflop']:.2f} GFLOP per step; numpy {out['numpy']})")
+          f"({out['n_gemms']} GEMMs, {out['gflop']:.2f} GFLOP per step; numpy {out['numpy']}, "
+          f"OpenBLAS kernels {out['kernels']})")
     print(f"  {'':<16} {'median ms':>10} {'min ms':>8} {'CPU ms':>8}")
     for label, r in res.items():
         print(f"  {label:<16} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f} {r['cpu_median_ms']:>8.3f}")
