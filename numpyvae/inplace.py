@@ -1,6 +1,6 @@
 r"""In-place elementwise updates of large arrays, as optimizers need them.
 
-Three facts shape how an optimizer step should run:
+Two facts about memory shape how an optimizer step should run:
 
 - **One flat vector.** A model's parameters can live as consecutive pieces of one contiguous array
   (:func:`pack`): ``params[name]`` is then a view into it. When the gradients are laid out the same
@@ -13,20 +13,13 @@ Three facts shape how an optimizer step should run:
   done block by block (:func:`blocks`, 256 KiB per array), the block's arrays stay in the core's
   L2 cache across all the passes, and the passes run at cache speed.
 
-- **Threads.** NumPy's ufuncs run on one core. They release the GIL while they loop, so with more
-  cores the blocks can be shared out among threads (:func:`run_in_threads`); the number follows
-  what BLAS is allowed (:func:`default_threads`).
-
-All of this falls back to plain NumPy (whole arrays, one at a time) for anything else: CuPy arrays,
+Both fall back to plain NumPy (whole arrays, one at a time) for anything else: CuPy arrays,
 non-contiguous arrays, arrays that are not pieces of one vector.
 
 The updates use NumPy's ufuncs alone, not SciPy's BLAS (whose axpy would fuse y + a x into one
 pass): SciPy's BLAS is a second OpenBLAS with its own thread pool, whose threads then compete with
 NumPy's for the same cores when BLAS runs multi-threaded.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from .backend import array_module
@@ -142,54 +135,3 @@ class JoinedCache:
         if len(arrays) != len(self._arrays) or any(a is not b for a, b in zip(arrays, self._arrays)):
             self._arrays, self._result = arrays, joined(arrays)
         return self._result
-
-
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-_DEFAULT_THREADS = {}
-
-
-def default_threads():
-    """The number of threads BLAS may use, which the optimizers then use too.
-
-    The first of ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` that is set to
-    a positive integer, else the number of CPUs this process may run on; never more than those CPUs.
-    Read once per process (as BLAS reads them once, when it loads).
-    """
-    pid = os.getpid()
-    if pid not in _DEFAULT_THREADS:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        n = cpus
-        for var in THREAD_VARIABLES:
-            value = os.environ.get(var, "").strip()
-            if value.isdigit() and int(value) > 0:
-                n = int(value)
-                break
-        _DEFAULT_THREADS.clear()
-        _DEFAULT_THREADS[pid] = max(1, min(n, cpus))
-    return _DEFAULT_THREADS[pid]
-
-
-_POOL = {}
-
-
-def run_in_threads(tasks):
-    """Call every function of ``tasks``: the first in this thread, the others on worker threads.
-
-    Waits for all of them and re-raises the first exception. The workers belong to a pool kept for
-    the process (a forked child makes its own).
-    """
-    if len(tasks) == 1:
-        tasks[0]()
-        return
-    pool = _POOL.get(os.getpid())
-    if pool is None or pool._max_workers < len(tasks) - 1:
-        _POOL.clear()
-        pool = _POOL[os.getpid()] = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="numpyvae")
-    futures = [pool.submit(task) for task in tasks[1:]]
-    try:
-        tasks[0]()
-    finally:
-        errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
-            raise error

@@ -14,18 +14,11 @@ Common options:
   lambda/2 ||theta||^2, i.e. of -log p(theta) for a Gaussian prior N(0, I / lambda) on the parameters
   (K&W section 5 use p(theta) = N(0, I) with a small weight, giving MAP estimates).
 - ``clip_norm = c`` rescales the whole gradient (all parameters together) to global L2 norm at most c.
-- ``threads``: how many threads share a large update (at least 1 MiB of float32 numbers per
-  thread). ``None``, the default, uses as many as BLAS is allowed
-  (:func:`numpyvae.inplace.default_threads`: ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` /
-  ``MKL_NUM_THREADS``, else every available CPU); ``threads=1`` keeps the update in the calling
-  thread. The result is the same for any number of threads.
 """
-import functools
 import math
-import numbers
 
 from .backend import array_module
-from .inplace import BLOCK_BYTES, JoinedCache, blocks, default_threads, pack, run_in_threads, scratch_like
+from .inplace import JoinedCache, blocks, pack, scratch_like
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -42,7 +35,7 @@ class Optimizer:
     name = None
     slot_names = ()
 
-    def __init__(self, lr, weight_decay=0.0, clip_norm=None, threads=None):
+    def __init__(self, lr, weight_decay=0.0, clip_norm=None):
         if not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         if not (math.isfinite(weight_decay) and weight_decay >= 0):
@@ -52,10 +45,6 @@ class Optimizer:
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.clip_norm = None if clip_norm is None else float(clip_norm)
-        if threads is not None and not (isinstance(threads, numbers.Integral) and not isinstance(threads, bool)
-                                        and threads >= 1):
-            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-        self.threads = None if threads is None else int(threads)
         self.t = 0
         self.slots = {}      # slot name -> {param name -> array}
         self._scratch = {}   # scratch arrays (not part of the state)
@@ -77,26 +66,18 @@ class Optimizer:
         scale = self._clip_scale(grads)
         self.t += 1
         self._begin_step()
-        pieces = [piece for group in self._groups(params, grads) for piece in blocks(group)]
-        parts = _share_out(pieces, self._threads())
-        run_in_threads([functools.partial(self._update_pieces, part, scale, k) for k, part in enumerate(parts)])
-
-    def _update_pieces(self, pieces, scale, thread):
-        """Apply the update to each ``(p, g, *slots)`` of ``pieces``; ``thread`` picks the scratch."""
-        for p, g, *slots in pieces:
-            xp = array_module(p)
-            buf = scratch_like(self._scratch, ("buf", thread), p)
-            if scale != 1.0 or self.weight_decay:
-                g_eff = scratch_like(self._scratch, ("grad", thread), p)
-                xp.multiply(g, scale, out=g_eff)                      # g <- c g        (clipping)
-                if self.weight_decay:
-                    xp.multiply(p, self.weight_decay, out=buf)
-                    g_eff += buf                                      # g <- g + lambda theta  (prior)
-                g = g_eff
-            self._update(p, g, *slots, buf)
-
-    def _threads(self):
-        return default_threads() if self.threads is None else self.threads
+        for p, g, *slots in self._groups(params, grads):
+            for p_block, g_block, *slot_blocks in blocks((p, g, *slots)):
+                xp = array_module(p_block)
+                buf = scratch_like(self._scratch, "buf", p_block)
+                if scale != 1.0 or self.weight_decay:
+                    g_eff = scratch_like(self._scratch, "grad", p_block)
+                    xp.multiply(g_block, scale, out=g_eff)            # g <- c g        (clipping)
+                    if self.weight_decay:
+                        xp.multiply(p_block, self.weight_decay, out=buf)
+                        g_eff += buf                                  # g <- g + lambda theta  (prior)
+                    g_block = g_eff
+                self._update(p_block, g_block, *slot_blocks, buf)
 
     def _groups(self, params, grads):
         """What to update: ``[(p, g, *slots)]`` for the whole flat vector when the parameters and
@@ -178,8 +159,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None, threads=None):
-        super().__init__(lr, weight_decay, clip_norm, threads)
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
@@ -217,8 +198,8 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slot_names = ("sum_sq",)
 
-    def __init__(self, lr=0.01, eps=1e-8, weight_decay=0.0, clip_norm=None, threads=None):
-        super().__init__(lr, weight_decay, clip_norm, threads)
+    def __init__(self, lr=0.01, eps=1e-8, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
         self.eps = float(eps)
 
     def hyperparameters(self):
@@ -244,8 +225,8 @@ class RMSProp(Optimizer):
     name = "rmsprop"
     slot_names = ("mean_sq",)
 
-    def __init__(self, lr=1e-3, rho=0.9, eps=1e-8, weight_decay=0.0, clip_norm=None, threads=None):
-        super().__init__(lr, weight_decay, clip_norm, threads)
+    def __init__(self, lr=1e-3, rho=0.9, eps=1e-8, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
         if not 0 <= rho < 1:
             raise ValueError(f"rho must be in [0, 1), got {rho!r}")
         self.rho = float(rho)
@@ -282,9 +263,8 @@ class Adam(Optimizer):
     name = "adam"
     slot_names = ("m", "v")
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None,
-                 threads=None):
-        super().__init__(lr, weight_decay, clip_norm, threads)
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"beta1 and beta2 must be in [0, 1), got {beta1!r}, {beta2!r}")
         self.beta1 = float(beta1)
@@ -314,32 +294,6 @@ class Adam(Optimizer):
         xp.divide(m, buf, out=buf)
         buf *= self._lr_t
         p -= buf                                                      # theta <- theta - lr_t m / (sqrt(v) + eps_t)
-
-
-MIN_BLOCKS_PER_THREAD = 4
-"""A thread gets at least this many full blocks (1 MiB of float32 numbers); smaller updates run in
-one thread, where the hand-over would cost more than it saves."""
-
-
-def _share_out(pieces, threads):
-    """Split ``pieces`` into at most ``threads`` runs of consecutive pieces of about equal size."""
-    sizes = [piece[0].size for piece in pieces]
-    total = sum(sizes)
-    if not pieces or threads <= 1:
-        return [pieces]
-    per_block = BLOCK_BYTES // pieces[0][0].itemsize
-    n = min(threads, total // (MIN_BLOCKS_PER_THREAD * per_block))
-    if n <= 1:
-        return [pieces]
-    parts, run, filled = [], [], 0
-    for piece, size in zip(pieces, sizes):
-        run.append(piece)
-        filled += size
-        if len(parts) < n - 1 and filled * n >= total * (len(parts) + 1):
-            parts.append(run)
-            run = []
-    parts.append(run)
-    return [part for part in parts if part]
 
 
 _CLASSES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
