@@ -254,14 +254,19 @@ class Adam(Optimizer):
     m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
     theta <- theta - lr * m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
 
-    Implemented in the equivalent form (Kingma & Ba, section 2) that folds the bias corrections
-    into two scalars, so the update touches each array a minimal number of times:
-    theta <- theta - lr_t * m / (sqrt(v) + eps_t),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
-    eps_t = eps sqrt(1 - b2^t).
+    The state holds the two moments without their constant factors, as discounted sums
+        m_sum = sum_i b1^(t-i) g_i = m / (1 - b1),     v_sum = sum_i b2^(t-i) g_i^2 = v / (1 - b2),
+    and the constant factors join the bias corrections in two scalars (the rearrangement of Kingma &
+    Ba, section 2), so a step makes the fewest passes over the arrays:
+        m_sum <- b1 m_sum + g;   v_sum <- b2 v_sum + g^2
+        theta <- theta - a_t m_sum / (sqrt(v_sum) + e_t)
+    where c_t = sqrt((1 - b2) / (1 - b2^t)) makes sqrt(v_hat) = c_t sqrt(v_sum), and
+        a_t = lr (1 - b1) / ((1 - b1^t) c_t),   e_t = eps / c_t.
+    ``load_state_dict`` also takes a state with the moments ``"m"`` and ``"v"`` themselves.
     """
 
     name = "adam"
-    slot_names = ("m", "v")
+    slot_names = ("m_sum", "v_sum")
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
@@ -274,26 +279,31 @@ class Adam(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def _begin_step(self):
-        correction = math.sqrt(1.0 - self.beta2 ** self.t)
-        self._lr_t = self.lr * correction / (1.0 - self.beta1 ** self.t)
-        self._eps_t = self.eps * correction
+    def load_state_dict(self, state):
+        slots = state.get("slots", {})
+        if "m" in slots or "v" in slots:                              # the moments themselves
+            slots = {"m_sum": {k: a / (1.0 - self.beta1) for k, a in slots.get("m", {}).items()},
+                     "v_sum": {k: a / (1.0 - self.beta2) for k, a in slots.get("v", {}).items()}}
+            state = {**state, "slots": slots}
+        super().load_state_dict(state)
 
-    def _update(self, p, g, m, v, buf):
+    def _begin_step(self):
+        c_t = math.sqrt((1.0 - self.beta2) / (1.0 - self.beta2 ** self.t))
+        self._a_t = self.lr * (1.0 - self.beta1) / ((1.0 - self.beta1 ** self.t) * c_t)
+        self._e_t = self.eps / c_t
+
+    def _update(self, p, g, m_sum, v_sum, buf):
         xp = array_module(p)
-        b1, b2 = self.beta1, self.beta2
-        xp.multiply(g, 1.0 - b1, out=buf)
-        m *= b1
-        m += buf                                                      # m <- b1 m + (1 - b1) g
+        m_sum *= self.beta1
+        m_sum += g                                                    # m_sum <- b1 m_sum + g
         xp.multiply(g, g, out=buf)
-        buf *= 1.0 - b2
-        v *= b2
-        v += buf                                                      # v <- b2 v + (1 - b2) g^2
-        xp.sqrt(v, out=buf)
-        buf += self._eps_t                                            # sqrt(v) + eps_t
-        xp.divide(m, buf, out=buf)
-        buf *= self._lr_t
-        p -= buf                                                      # theta <- theta - lr_t m / (sqrt(v) + eps_t)
+        v_sum *= self.beta2
+        v_sum += buf                                                  # v_sum <- b2 v_sum + g^2
+        xp.sqrt(v_sum, out=buf)
+        buf += self._e_t                                              # sqrt(v_sum) + e_t
+        xp.divide(m_sum, buf, out=buf)
+        buf *= self._a_t
+        p -= buf                                                      # theta <- theta - a_t m_sum / (sqrt(v_sum) + e_t)
 
 
 _CLASSES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}

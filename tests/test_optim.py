@@ -253,8 +253,8 @@ def test_state_of_the_wrong_shape_is_named():
     params, (g,) = _problem(4, steps=1)
     _, flat_params = pack(params)
     opt = nv.Adam()
-    opt.load_state_dict({"name": "adam", "t": 1, "slots": {"m": {"W": np.zeros((2, 2))}, "v": {}}})
-    with pytest.raises(ValueError, match="state 'm' of 'W' has shape"):
+    opt.load_state_dict({"name": "adam", "t": 1, "slots": {"m_sum": {"W": np.zeros((2, 2))}, "v_sum": {}}})
+    with pytest.raises(ValueError, match="state 'm_sum' of 'W' has shape"):
         opt.step(flat_params, pack(g)[1])
 
 
@@ -290,3 +290,27 @@ def test_blocks_cover_the_arrays_with_writable_views():
     f = np.asfortranarray(a)
     (whole,) = list(blocks((f,)))                                    # not C-contiguous: one piece
     assert whole[0] is f
+
+
+def test_adam_keeps_the_moments_as_discounted_sums_and_loads_the_moments_themselves():
+    b1, b2 = 0.8, 0.95
+    params, grads_seq = _problem(8, steps=5)
+    opt = nv.Adam(lr=0.01, beta1=b1, beta2=b2)
+    for g in grads_seq[:3]:
+        opt.step(params, g)
+    m = sum(b1 ** (3 - i) * (1 - b1) * grads_seq[i - 1]["W"] for i in (1, 2, 3))     # textbook m_3
+    v = sum(b2 ** (3 - i) * (1 - b2) * grads_seq[i - 1]["W"] ** 2 for i in (1, 2, 3))
+    np.testing.assert_allclose((1 - b1) * opt.slots["m_sum"]["W"], m, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose((1 - b2) * opt.slots["v_sum"]["W"], v, rtol=1e-13, atol=1e-14)
+
+    textbook = {"name": "adam", "t": 3, "slots": {
+        "m": {k: (1 - b1) * a for k, a in opt.slots["m_sum"].items()},
+        "v": {k: (1 - b2) * a for k, a in opt.slots["v_sum"].items()}}}
+    resumed = nv.Adam(lr=0.01, beta1=b1, beta2=b2)
+    resumed.load_state_dict(textbook)
+    other = {k: v.copy() for k, v in params.items()}
+    for g in grads_seq[3:]:
+        opt.step(params, g)
+        resumed.step(other, g)
+    for k in params:
+        np.testing.assert_allclose(other[k], params[k], rtol=1e-13, atol=1e-15)
