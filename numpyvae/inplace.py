@@ -1,12 +1,12 @@
 r"""In-place elementwise updates of large arrays, as optimizers need them.
 
-Two facts about memory shape how an optimizer step should run:
+Two things shape how an optimizer step should run:
 
 - **One flat vector.** A model's parameters can live as consecutive pieces of one contiguous array
   (:func:`pack`): ``params[name]`` is then a view into it. When the gradients are laid out the same
   way, an update runs over that one vector (:func:`joined` finds it) instead of parameter by
   parameter, which for the MNIST model turns 10 updates, 8 of them on arrays of a few hundred to
-  10,000 numbers dominated by call overhead, into one pass.
+  10,000 numbers dominated by call overhead, into one.
 - **Blocks.** An update such as Adam's reads and writes the parameter, the gradient, two state arrays
   and a scratch array several times each. Done one whole array at a time, every pass streams a
   parameter-sized array (1.5 MB for the MNIST model's first layer in float32) through the caches;
@@ -16,9 +16,10 @@ Two facts about memory shape how an optimizer step should run:
 Both fall back to plain NumPy (whole arrays, one at a time) for anything else: CuPy arrays,
 non-contiguous arrays, arrays that are not pieces of one vector.
 
-The updates use NumPy's ufuncs alone, not SciPy's BLAS (whose axpy would fuse y + a x into one
-pass): SciPy's BLAS is a second OpenBLAS with its own thread pool, whose threads then compete with
-NumPy's for the same cores when BLAS runs multi-threaded.
+The updates use NumPy's ufuncs alone, in the calling thread. Not SciPy's BLAS, whose axpy would
+fuse y + a x into one pass: it is a second OpenBLAS with its own thread pool, whose threads compete
+with NumPy's for the same cores when BLAS runs multi-threaded. And not Python threads: the ufuncs
+release the GIL, but on two cores the hand-overs between threads cost about what they save.
 """
 import numpy as np
 
@@ -28,6 +29,7 @@ BLOCK_BYTES = 256 * 1024
 """Bytes per array in one block of :func:`blocks`: the five blocks of an Adam update (parameter,
 gradient, two state arrays, scratch) take about one 1 MiB L2 cache; smaller blocks pay more in
 per-call overhead than they gain."""
+
 
 def blocks(arrays, block_bytes=BLOCK_BYTES):
     """Matching pieces of equally shaped ``arrays``, to update one piece of each at a time.
