@@ -161,7 +161,12 @@ def worker(cfg):
     else:
         candidates["gradient"] = lambda: model.loss_and_grads(x, eps)
         _, grads = model.loss_and_grads(x, eps)
-    adam_params = {k: p.copy() for k, p in model.params.items()}
+    try:                                                              # as the step has them: one vector each
+        from numpyvae.inplace import pack
+        _, adam_params = pack({k: p.copy() for k, p in model.params.items()})
+        _, grads = pack(grads)
+    except ImportError:
+        adam_params = {k: p.copy() for k, p in model.params.items()}
     adam = nv.Adam(lr=1e-3)
     candidates["adam"] = lambda: adam.step(adam_params, grads)
     floor, n_gemms, flops = _gemm_floor(np, (D, hidden, Z), B, L, dtype, rng)
