@@ -18,6 +18,7 @@ import numpy as np
 from .backend import get_backend
 from .decoders import LIKELIHOODS, make_decoder
 from .encoders import GaussianEncoder
+from .estimator import EstimatorMixin
 from .init import INITIALIZERS
 from .ops.activations import ACTIVATIONS
 from .ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
@@ -38,7 +39,7 @@ def as_generator(rng):
     raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 
 
-class VAE:
+class VAE(EstimatorMixin):
     """Variational autoencoder with a diagonal-Gaussian encoder and an MLP decoder.
 
     Parameters
