@@ -423,7 +423,9 @@ class PPCA(_LinearGaussianModel):
     method : {"em", "closed_form"}, default "em"
         "closed_form" takes the maximum-likelihood solution from the eigendecomposition of the
         sample covariance (:func:`ppca_closed_form`); "em" runs the EM algorithm of Tipping & Bishop
-        (section 3.2), which reaches the same log-likelihood.
+        (section 3.2), which reaches the same log-likelihood.  EM converges linearly; along an
+        eigen-direction with eigenvalue lambda its rate is 1 - 2 sigma^2 (lambda - sigma^2) / lambda^2,
+        so it is slow when the leading eigenvalues dwarf the noise (use the closed form there).
     max_iter : int, default 1000
         Maximum number of EM iterations.
     tol : float, default 1e-10
