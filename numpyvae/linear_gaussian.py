@@ -10,8 +10,8 @@ which makes them the ground truth for checking variational estimators: a VAE wit
 and Gaussian noise *is* one of these models, and its importance-sampled log p(x) must approach
 :func:`linear_gaussian_logpdf`.
 
-Stable evaluation (no D x D matrix is formed or inverted)
----------------------------------------------------------
+Stable evaluation (no D x D matrix is inverted or factorised)
+-----------------------------------------------------------
 Whiten by the noise, y = Psi^{-1/2} (x - mu) and A = Psi^{-1/2} W (D, K).  With
 M = I_K + A^T A (K, K):
 
@@ -26,7 +26,8 @@ argmin_z ||y - A z||^2 + ||z||^2, computed from a thin QR factorisation of the s
 matrix [A; I_K] = Q R (so R^T R = M without ever forming A^T A, which would square the condition
 number):  m(x) = R^{-1} Q_top^T y,  M^{-1} = R^{-1} R^{-T},  log det M = 2 sum_k log |R_kk|.
 
-Fitting works on a square root B (m, D) of the sample covariance, B^T B = S, m = min(N, D), so each
+Fitting works on a square root B (m, D) of the sample covariance, B^T B = S, m = min(N, D) (the
+centred data themselves when N <= D, Lambda^{1/2} U^T from S = U Lambda U^T otherwise), so each
 EM iteration costs O(m D K) whatever N is, and the mean log-likelihood
 -1/2 [D log 2 pi + log det C + tr(C^{-1} S)] uses the same stable quadratic form on the rows of B.
 
@@ -212,12 +213,18 @@ def linear_gaussian_posterior(X, mean, W, noise_var):
 # fitting helpers
 # ----------------------------------------------------------------------------------------------
 def _cov_sqrt(Xc):
-    """B (m, D) with B^T B = S = Xc^T Xc / N and m = min(N, D), for centred data Xc (N, D)."""
+    """B (m, D) with B^T B = S = Xc^T Xc / N and m = min(N, D), for centred data Xc (N, D).
+
+    N <= D: B = Xc / sqrt(N).  N > D: B = Lambda^{1/2} U^T from the eigendecomposition S = U Lambda U^T
+    (one GEMM and a D x D eigh, several times faster than a QR of the data; eigenvalues that round-off
+    makes slightly negative are set to 0).
+    """
     N, D = Xc.shape
-    B = Xc / np.sqrt(N)                                                # (N, D)
-    if N > D:
-        B = np.linalg.qr(B, mode="r")                                  # (D, D)  R^T R = S, no S formed
-    return B
+    if N <= D:
+        return Xc / np.sqrt(N)                                         # (N, D)
+    S = (Xc.T @ Xc) / N                                                # (D, D)
+    lam, U = np.linalg.eigh(S)                                         # (D,), (D, D)
+    return np.sqrt(np.maximum(lam, 0.0))[:, None] * U.T                # (D, D)
 
 
 def _mean_loglik(B, W, psi):
@@ -257,7 +264,7 @@ def ppca_closed_form(X, n_components):
         sigma^2 = (1 / (D - K)) sum_{j > K} lambda_j,      W = U_K (Lambda_K - sigma^2 I)^{1/2},
 
     unique up to a rotation W R of the latent space (this returns R = I).  The eigenpairs come from
-    a thin SVD of the centred data (or of its R factor when N > D), never from forming S.
+    a thin SVD of the centred data when N <= D, or of a square root of S when N > D.
 
     Parameters
     ----------

@@ -100,7 +100,7 @@ def test_logpdf_handles_more_rows_than_one_block():
 # ----------------------------------------------------------------------------------------------
 # PPCA
 # ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n", [4000, 8])  # N > D uses the R factor of the data, N < D the data itself
+@pytest.mark.parametrize("n", [4000, 8])  # N > D uses a square root of S, N < D the centred data
 def test_closed_form_reaches_tipping_bishop_optimum(n):
     X, _, _ = make_data(n, 10, 3, 0.5, seed=1)
     model = PPCA(3, method="closed_form").fit(X)
