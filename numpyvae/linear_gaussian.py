@@ -10,8 +10,8 @@ which makes them the ground truth for checking variational estimators: a VAE wit
 and Gaussian noise *is* one of these models, and its importance-sampled log p(x) must approach
 :func:`linear_gaussian_logpdf`.
 
-Stable evaluation (no D x D matrix is inverted or factorised)
------------------------------------------------------------
+Stable evaluation (scoring never forms a D x D matrix)
+-----------------------------------------------------
 Whiten by the noise, y = Psi^{-1/2} (x - mu) and A = Psi^{-1/2} W (D, K).  With
 M = I_K + A^T A (K, K):
 
