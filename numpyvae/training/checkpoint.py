@@ -180,14 +180,18 @@ def read_checkpoint(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a readable numpyvae checkpoint (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            if "meta.json" not in npz.files:
-                raise ValueError(f"{path} is not a numpyvae checkpoint (no meta.json inside)")
-            meta = json.loads(npz["meta.json"].tobytes().decode("utf-8"))
-            arrays = {k: npz[k] for k in npz.files if k != "meta.json"}
-    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            names = list(npz.files)
+            meta_bytes = npz["meta.json"].tobytes() if "meta.json" in names else None
+            arrays = {k: npz[k] for k in names if k != "meta.json"}
+        meta = None if meta_bytes is None else json.loads(meta_bytes.decode("utf-8"))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not a readable numpyvae checkpoint: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} is not a numpyvae checkpoint (no meta.json inside)")
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a numpyvae checkpoint (format {meta.get('format')!r})")
     if int(meta.get("format_version", 0)) > FORMAT_VERSION:

@@ -69,8 +69,8 @@ class Trainer:
     model : registered model (see :mod:`numpyvae.model_registry`)
     config : TrainConfig, optional
         The settings; keyword arguments override its fields (``Trainer(model, epochs=5, lr=1e-3)``).
-    optimizer : numpyvae.optim.Optimizer, optional
-        Default: built from the config.
+    optimizer : numpyvae.optim.Optimizer or str, optional
+        Default: built from the config (a name sets ``config.optimizer``).
     checkpoint_path : str or Path, optional
         ``.npz`` file written at the scheduled points, at the end and on Ctrl-C.
     log_path : str or Path, optional
@@ -92,6 +92,8 @@ class Trainer:
 
     def __init__(self, model, config=None, *, optimizer=None, checkpoint_path=None, log_path=None,
                  progress=False, callback=None, extra=None, **settings):
+        if isinstance(optimizer, str):                                      # a name: a setting like the others
+            settings["optimizer"], optimizer = optimizer, None
         config = TrainConfig() if config is None else config
         self.config = config.replace(**settings) if settings else config
         self.model = model
