@@ -4,9 +4,11 @@ from dataclasses import asdict, dataclass, field, fields
 
 from ..optim import OPTIMIZERS
 
-__all__ = ["TrainConfig", "EVAL_SCHEDULES", "log_schedule_next"]
+__all__ = ["TrainConfig", "EVAL_SCHEDULES", "DEFAULT_LR", "log_schedule_next"]
 
 EVAL_SCHEDULES = ("epoch", "log")
+# learning rates that work for the paper's models; Kingma & Welling chose Adagrad's from {0.01, 0.02, 0.1}
+DEFAULT_LR = {"sgd": 0.01, "adagrad": 0.02, "rmsprop": 1e-3, "adam": 1e-3}
 
 
 @dataclass
@@ -24,8 +26,9 @@ class TrainConfig:
     n_samples : int
         L, noise samples per datapoint (the paper uses 1).
     optimizer : {"sgd", "adagrad", "rmsprop", "adam"}
-    lr : float
-        Learning rate.
+    lr : float or None
+        Learning rate; None picks the optimizer's default (``DEFAULT_LR``: Adam 1e-3, Adagrad 0.02,
+        RMSProp 1e-3, SGD 0.01).
     weight_decay : float
         lambda of a Gaussian prior N(0, I / lambda) on the parameters (0: none).
     clip_norm : float or None
@@ -60,7 +63,7 @@ class TrainConfig:
     batch_size: int = 100
     n_samples: int = 1
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: float = None
     weight_decay: float = 0.0
     clip_norm: float = None
     optimizer_options: dict = field(default_factory=dict)
@@ -90,6 +93,8 @@ class TrainConfig:
             raise ValueError("set epochs or max_samples (a budget in training samples), or both")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.lr is None:
+            self.lr = DEFAULT_LR[self.optimizer]
         for name in ("lr", "weight_decay"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) or (name == "lr" and v == 0):
