@@ -106,7 +106,7 @@ def download_files(spec, roles, dest, *, fetch=None):
     spec : DataSpec
     roles : tuple of str
     dest : str or os.PathLike
-        Folder to save into (created if needed).
+        Folder to save into, created when the first file has passed verification.
     fetch : callable, optional
         ``fetch(url) -> bytes``; defaults to :func:`fetch_url`. A mirror that fails with a
         network error (anything but an HTTP error status) is not tried again for later files.
@@ -121,10 +121,6 @@ def download_files(spec, roles, dest, *, fetch=None):
     fetch = fetch_url if fetch is None else fetch
     dest = Path(dest)
     notes = []
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        return None, [f"cannot create the download folder {dest}: {err}"]
     unreachable = set()
     files = {}
     for role in roles:
@@ -152,6 +148,7 @@ def download_files(spec, roles, dest, *, fetch=None):
                 notes.append(f"{url}: rejected, {err.problem}")
                 continue
             try:
+                dest.mkdir(parents=True, exist_ok=True)
                 files[role] = _write_atomic(dest / name, data)
             except OSError as err:
                 notes.append(f"{url}: downloaded but could not be saved in {dest}: {err}")

@@ -17,7 +17,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 
 class DatasetFormatError(ValueError):
-    """A data file exists but its content is not what it should be (corrupt, truncated, wrong format).
+    """A data file exists but its content is wrong: corrupt, truncated, or another format.
 
     Parameters
     ----------

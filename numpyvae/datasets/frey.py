@@ -20,7 +20,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from .checksum import check_sha256
 from .errors import DatasetFormatError
@@ -60,6 +59,8 @@ def read_frey(path, *, sha256=None):
     raw = Path(path).read_bytes()
     if sha256 is not None:
         check_sha256(raw, sha256, path, what="file")
+    import scipy.io  # here, so that importing numpyvae does not import scipy.io
+
     try:
         contents = scipy.io.loadmat(io.BytesIO(raw))
     except Exception as err:  # scipy raises many types for damaged files; all mean "unreadable"

@@ -24,7 +24,8 @@ from .checksum import check_sha256
 from .errors import DatasetFormatError
 
 __all__ = [
-    "IDX_DTYPES", "idx_magic", "array_magic", "decompressed_bytes", "gunzip_if_gzip", "parse_idx", "read_idx",
+    "IDX_DTYPES", "idx_magic", "array_magic", "decompressed_bytes", "gunzip_if_gzip",
+    "parse_idx", "read_idx",
 ]
 
 IDX_DTYPES = {

@@ -126,15 +126,20 @@ def locate_files(spec, roles, data_dir=None):
     files : dict or None
         Role -> path, all from one folder; None when no folder holds them all.
     looked : list of str
-        One line per folder searched, with its origin and what it held.
+        One line per existing folder searched (and per missing data folder), with its
+        origin and what it held.
     """
     looked = []
     for root, origin in search_roots(data_dir):
+        if not root.is_dir():
+            looked.append(f"{root}  ({origin}: no such folder)")
+            continue
         for folder in [root / sub for sub in spec.subfolders] + [root]:
             files, status = find_in_folder(folder, spec, roles)
             if files is not None:
                 return files, looked
-            looked.append(f"{folder}  ({origin}: {status})")
+            if folder == root or folder.is_dir():       # absent subfolders are not listed
+                looked.append(f"{folder}  ({origin}: {status})")
     return None, looked
 
 
@@ -155,8 +160,10 @@ def not_found_error(spec, roles, looked, download_notes):
     DatasetNotFoundError
     """
     wanted = ", ".join(_describe(spec.files[r]) for r in roles)
+    subfolders = ", ".join(f"'{s}/'" for s in spec.subfolders)
     lines = [f"{spec.title} files not found: {wanted}.", "Looked in:"]
     lines += [f"  - {line}" for line in looked]
+    lines.append(f"(and their subfolders named {subfolders}, where present)")
     lines.append("Download:")
     lines += [f"  - {note}" for note in download_notes]
     lines.append(

@@ -102,10 +102,18 @@ SPECS = {
         title="Fashion-MNIST",
         subfolders=("fashion_mnist", "fashion-mnist", "fashion", "FashionMNIST"),
         files={
-            "train_images": _idx("train-images-idx3-ubyte", None, "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-            "train_labels": _idx("train-labels-idx1-ubyte", None, "25c81989df183df01b3e8a0aad5dffbe"),
-            "test_images": _idx("t10k-images-idx3-ubyte", None, "bef4ecab320f06d8554ea6380940ec79"),
-            "test_labels": _idx("t10k-labels-idx1-ubyte", None, "bb300cfdad3c16e7a12a480ee83cd310"),
+            "train_images": _idx(
+                "train-images-idx3-ubyte", download_md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d"
+            ),
+            "train_labels": _idx(
+                "train-labels-idx1-ubyte", download_md5="25c81989df183df01b3e8a0aad5dffbe"
+            ),
+            "test_images": _idx(
+                "t10k-images-idx3-ubyte", download_md5="bef4ecab320f06d8554ea6380940ec79"
+            ),
+            "test_labels": _idx(
+                "t10k-labels-idx1-ubyte", download_md5="bb300cfdad3c16e7a12a480ee83cd310"
+            ),
         },
         split_roles=_IDX_SPLIT_ROLES,
     ),
