@@ -17,7 +17,13 @@ def md5_hex(data):
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def check_sha256(data, expected, path, what="content"):
+_FILE_HINT = (
+    "the file is corrupt or is not the published one (delete it and obtain it again, or pass "
+    "verify=False to load it anyway)"
+)
+
+
+def check_sha256(data, expected, path, what="content", hint=_FILE_HINT):
     """Raise :class:`ChecksumError` naming ``path`` unless ``sha256(data) == expected``.
 
     Parameters
@@ -30,12 +36,12 @@ def check_sha256(data, expected, path, what="content"):
         File the bytes came from, named in the error.
     what : str
         Which bytes were hashed, for the message (e.g. ``"decompressed content"``).
+    hint : str
+        What to do about a mismatch, appended to the message.
     """
     found = sha256_hex(data)
     if found != expected.lower():
         raise ChecksumError(
             path,
-            f"sha256 of the {what} is {found}, expected {expected}; the file is corrupt or "
-            "is not the published one (delete it and obtain it again, or pass verify=False "
-            "to load it anyway)",
+            f"sha256 of the {what} is {found}, expected {expected}; {hint}",
         )

@@ -21,6 +21,7 @@ from .registry import MIRRORS
 __all__ = ["fetch_url", "verify_download", "download_files"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_HINT = "not the published file"
 
 
 def fetch_url(url, timeout=60.0):
@@ -69,15 +70,16 @@ def verify_download(data_file, data, url):
         found = md5_hex(data)
         if found != data_file.download_md5:
             raise ChecksumError(
-                url, f"md5 of the download is {found}, expected {data_file.download_md5}"
+                url, f"md5 of the download is {found}, expected {data_file.download_md5}; {_HINT}"
             )
     if data_file.kind != "idx":
         if data_file.sha256 is not None:
-            check_sha256(data, data_file.sha256, url, what="download")
+            check_sha256(data, data_file.sha256, url, what="download", hint=_HINT)
         return data_file.names[0]
     content = gunzip_if_gzip(data, url)
     if data_file.sha256 is not None:
-        check_sha256(content, data_file.sha256, url, what="decompressed IDX content")
+        check_sha256(content, data_file.sha256, url, what="decompressed IDX content",
+                     hint=_HINT)
     parse_idx(content, url)
     return data_file.names[0] if data[:2] == _GZIP_MAGIC else data_file.names[-1]
 

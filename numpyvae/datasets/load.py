@@ -151,7 +151,7 @@ def load_dataset(name, split="train", *, data_dir=None, binarize="none", rng=Non
         ``.mat`` file for Frey Faces. Fashion-MNIST has no recorded checksum for local files
         and is checked for structure only (downloads are checked against the published MD5
         of the ``.gz`` files). The structure (IDX header, exact length, one label per image)
-        is checked whatever ``verify`` says.
+        is checked whatever ``verify`` says, and downloads are always verified.
     download : bool
         Download missing files from the official mirrors into the user cache.
 
