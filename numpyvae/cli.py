@@ -17,6 +17,16 @@ def command(name, help):
     return wrap
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default only where it says something (not None, False or empty)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def int_list(text):
     """Parse "500" or "400,400" (or "" for none) into a tuple of ints."""
     text = text.strip()
@@ -156,12 +166,12 @@ def train_command(parser):
         "trained with Adam. Writes into the run folder (--out): checkpoint.npz, log.csv, config.json and "
         "figures (samples, reconstructions, latent manifold, latent scatter, training curves). "
         "Ctrl-C saves a checkpoint; continue with --resume RUN_FOLDER.")
-    _add_data_options(parser, default_data="mnist")
-    parser.add_argument("--binarize", choices=("none", "static", "dynamic"), default="none",
+    d = _add_data_options(parser, default_data="mnist")
+    d.add_argument("--binarize", choices=("none", "static", "dynamic"), default="none",
                         help="none: grey values (as in the paper); static: one fixed seeded draw; "
                              "dynamic: a fresh draw every epoch")
-    parser.add_argument("--eval-split", choices=("test", "valid"), default="test",
-                        help="held-out split whose bound is logged")
+    d.add_argument("--eval-split", choices=("test", "valid"), default="test",
+                   help="held-out split whose bound is logged")
     m = parser.add_argument_group("model (defaults depend on --data: MNIST 500 hidden, 20 latent, "
                                   "Bernoulli; Frey 200 hidden, 2 latent, gaussian_sigmoid)")
     m.add_argument("--model", default="vae", help="registered model class: " + ", ".join(_model_choices()))
@@ -172,7 +182,7 @@ def train_command(parser):
     m.add_argument("--estimator", default=None, help="analytic (K&W estimator B, default) or mc (A)")
     m.add_argument("--beta", type=float, default=None, help="weight of the KL term (default 1)")
     m.add_argument("--init", default=None, help="normal (N(0, 0.01^2), the paper's; default), glorot or he")
-    m.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    m.add_argument("--dtype", choices=("float32", "float64"), default="float64", help="floating-point precision")
     m.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help="any other constructor argument of the model, VALUE in JSON (repeatable)")
     t = parser.add_argument_group("training")
@@ -180,9 +190,10 @@ def train_command(parser):
                    help="passes over the training set (default 10; unlimited when only --max-samples is given)")
     t.add_argument("--max-samples", type=int, default=None,
                    help="stop after this many training samples evaluated (the x-axis of the paper's Figure 2)")
-    t.add_argument("--batch-size", type=int, default=100)
+    t.add_argument("--batch-size", type=int, default=100, help="datapoints M per step")
     t.add_argument("--samples", type=int, default=1, help="noise samples L per datapoint")
-    t.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="adam")
+    t.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="adam",
+                   help="the paper uses adagrad; adam gets there in fewer epochs")
     t.add_argument("--lr", type=float, default=None, help="learning rate (default: adam 1e-3, adagrad 0.02, "
                                                           "rmsprop 1e-3, sgd 0.01)")
     t.add_argument("--weight-decay", type=float, default=0.0, help="Gaussian prior on the parameters")
@@ -191,13 +202,13 @@ def train_command(parser):
                    help="'epoch', 'log' (1, 2, 5 x 10^k samples, for the log x-axis) or a number of samples")
     t.add_argument("--eval-size", type=int, default=10000,
                    help="datapoints of each set used in the periodic evaluation (0: all)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="seeds initialisation, shuffling, noise and binarization")
     o = parser.add_argument_group("output")
     o.add_argument("--out", default=None, help="run folder (default runs/<data>-<model>-<time>)")
     o.add_argument("--resume", default=None, metavar="RUN",
                    help="continue the run in this folder (or checkpoint); --epochs / --max-samples / --lr "
                         "given here extend or change it")
-    o.add_argument("--log-format", choices=("csv", "jsonl"), default="csv")
+    o.add_argument("--log-format", choices=("csv", "jsonl"), default="csv", help="format of the training log")
     o.add_argument("--no-figures", action="store_true", help="do not draw the figures at the end")
     o.add_argument("--quiet", action="store_true", help="print nothing while training")
 
@@ -215,7 +226,7 @@ def train_command(parser):
             if args.lr is not None:
                 overrides["lr"] = args.lr
             log_path = _existing_log(run_dir, args.log_format)
-            trainer = Trainer.from_checkpoint(path, log_path=log_path, progress=not args.quiet, **overrides)
+            trainer = Trainer.from_checkpoint(path, log_path=log_path, progress=_progress(args), **overrides)
             spec, eval_split = trainer.extra["data"], trainer.extra.get("eval_split", "test")
             model = trainer.model
             x, y, shape = _train_data(spec, model)
@@ -236,7 +247,7 @@ def train_command(parser):
                 raise ValueError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose "
                                  f"another --out")
             trainer = Trainer(model, config, checkpoint_path=run_dir / "checkpoint.npz",
-                              log_path=run_dir / f"log.{args.log_format}", progress=not args.quiet,
+                              log_path=run_dir / f"log.{args.log_format}", progress=_progress(args),
                               extra={"data": spec, "eval_split": eval_split, "image_shape": list(shape),
                                      "model": args.model})
         xt, yt, _ = _train_data(spec, model, split=eval_split)
@@ -255,8 +266,12 @@ def train_command(parser):
         _say(args, f"final bound (nats per datapoint): train {last['train_bound']:.3f}, "
                    f"{eval_split} {last['test_bound']:.3f} after {last['samples']:,} training samples")
         if not args.no_figures:
-            written = _write_figures(model, trainer.history, run_dir, xt, yt, shape)
-            _say(args, "figures: " + ", ".join(p.name for p in written))
+            try:
+                written = _write_figures(model, trainer.history, run_dir, xt, yt, shape)
+            except ImportError as exc:                                  # matplotlib is an optional extra
+                _say(args, f"no figures: {exc}")
+            else:
+                _say(args, "figures: " + ", ".join(p.name for p in written))
         return 0
 
     return run
@@ -270,6 +285,12 @@ def _positive(text, flag):
     if value < 1:
         raise ValueError(f"{flag} must be a positive integer, got {value}")
     return value
+
+
+def _progress(args):
+    from .training import Progress
+
+    return Progress(stream=sys.stdout, enabled=not args.quiet)
 
 
 def _say(args, text):
@@ -371,7 +392,7 @@ def evaluate_command(parser):
     parser.add_argument("--elbo-samples", type=int, default=1, help="noise samples L for the ELBO")
     parser.add_argument("--is-samples", type=int, default=1000,
                         help="importance samples K per datapoint for log p(x) (0: skip)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the noise")
     parser.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
 
     def run(args):
@@ -419,7 +440,7 @@ def sample_command(parser):
                           "as a PNG grid (K&W Figure 5).")
     parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
     parser.add_argument("--n", type=int, default=100, help="number of samples")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the latent draws")
     parser.add_argument("--binary", action="store_true", help="sample x from p(x|z) instead of its mean")
     parser.add_argument("--out", default=None, help="PNG file (default: samples.png beside the checkpoint)")
     parser.add_argument("--image-shape", default=None, help="HxW (default: the data set's)")
@@ -494,7 +515,7 @@ def build_parser():
     order = ("train", "evaluate", "sample", "reconstruct", "manifold")
     for name in sorted(COMMANDS, key=lambda n: order.index(n) if n in order else len(order)):
         help, configure = COMMANDS[name]
-        p = sub.add_parser(name, help=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = sub.add_parser(name, help=help, formatter_class=HelpFormatter)
         runners[name] = configure(p)
     parser.set_defaults(_runners=runners)
     return parser
@@ -508,6 +529,6 @@ def main(argv=None):
         return 0
     try:
         return args._runners[args.command](args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:                 # OSError: missing files and folders
         print(f"numpyvae {args.command}: error: {exc}", file=sys.stderr)
         return 2

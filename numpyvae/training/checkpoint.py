@@ -137,12 +137,19 @@ def write_checkpoint(path, meta, arrays):
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **{"meta.json": blob}, **arrays)
+        os.chmod(tmp, 0o666 & ~_umask())                               # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_checkpoint(path, model, optimizer=None, trainer=None, extra=None):
