@@ -200,8 +200,8 @@ def train_command(parser):
     t.add_argument("--clip-norm", type=float, default=None, help="clip the global gradient norm")
     t.add_argument("--eval-every", default="epoch",
                    help="'epoch', 'log' (1, 2, 5 x 10^k samples, for the log x-axis) or a number of samples")
-    t.add_argument("--eval-size", type=int, default=10000,
-                   help="datapoints of each set used in the periodic evaluation (0: all)")
+    t.add_argument("--eval-size", type=int, default=5000,
+                   help="datapoints of each set used in the periodic evaluation (0: all); the final one uses all")
     t.add_argument("--seed", type=int, default=0, help="seeds initialisation, shuffling, noise and binarization")
     o = parser.add_argument_group("output")
     o.add_argument("--out", default=None, help="run folder (default runs/<data>-<model>-<time>)")

@@ -46,7 +46,9 @@ class TrainConfig:
         such point falls for a whole epoch; or every that many training samples. The state before
         the first step and the final state are always evaluated.
     eval_size : int or None
-        Datapoints of each set used for evaluation (a fixed random subset; None: all).
+        Datapoints of each set used at the periodic evaluations (a fixed random subset; None: all).
+        The final evaluation always uses every datapoint. 5000 keeps the evaluation within a few
+        percent of an MNIST epoch with a standard error of the mean bound near 0.5 nats.
     eval_samples : int
         L used in evaluation.
     eval_batch_size : int
@@ -70,7 +72,7 @@ class TrainConfig:
     epochs: int = 10
     max_samples: int = None
     eval_every: object = "epoch"
-    eval_size: int = 10000
+    eval_size: int = 5000
     eval_samples: int = 1
     eval_batch_size: int = 1000
     checkpoint_every: int = 1

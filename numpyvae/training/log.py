@@ -2,7 +2,8 @@
 
 Columns: ``samples`` (training samples evaluated so far), ``epoch`` (fractional), ``wall_time``
 (seconds of training, evaluation included, summed over resumed sessions), ``train_bound`` and
-``test_bound`` (mean ELBO per datapoint on the evaluation subsets; empty when not computed) and
+``test_bound`` (mean ELBO per datapoint on the evaluation subsets, on the whole sets in the final
+record; empty when not computed) and
 ``batch_bound`` (mean minibatch ELBO of the steps since the previous record).
 """
 import csv

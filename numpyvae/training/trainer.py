@@ -173,6 +173,7 @@ class Trainer:
             raise ValueError(f"this run was trained on other data ({self.state['n_train']} rows); resume it on "
                              f"the same training set (got {N} rows with different contents)")
         self._eval_sets = self._make_eval_sets(x, labels, x_test, labels_test)
+        self._eval_cache = {}
         self._log = None if self.log_path is None else TrainingLog(self.log_path, self.history)
         self._session_start = time.perf_counter()
         self._stop_requested = False
@@ -267,21 +268,34 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation and saving
     def _make_eval_sets(self, x, labels, x_test, labels_test):
+        """name -> (data, labels, rows): ``rows`` is the fixed evaluation subset (None: every row)."""
         cfg = self.config
         sets = {}
         for key, data, lab, stream in (("train", x, labels, 1), ("test", x_test, labels_test, 2)):
             if data is None:
                 continue
+            rows = None
             if cfg.eval_size is not None and cfg.eval_size < data.shape[0]:
                 rows = np.sort(np.random.default_rng([cfg.seed, stream]).permutation(data.shape[0])[:cfg.eval_size])
-                data = data[rows]
-                lab = None if lab is None else np.asarray(lab)[rows]
-            if cfg.binarize == "dynamic":                                   # one fixed draw, same at every point
-                from ..datasets.binarize import bernoulli_binarize
-
-                data = bernoulli_binarize(data, np.random.default_rng([cfg.seed, stream, 1]))
-            sets[key] = (data, lab)
+            sets[key] = (data, None if lab is None else np.asarray(lab), rows, stream)
         return sets
+
+    def _eval_data(self, key, full):
+        """The data of evaluation set ``key``: its subset, or every row for the final evaluation."""
+        data, lab, rows, stream = self._eval_sets[key]
+        if rows is None:
+            full = True
+        if (key, full) in self._eval_cache:
+            return self._eval_cache[key, full]
+        if not full:
+            data, lab = data[rows], None if lab is None else lab[rows]
+        if self.config.binarize == "dynamic":                              # one fixed draw, the same every time
+            from ..datasets.binarize import bernoulli_binarize
+
+            data = bernoulli_binarize(data, np.random.default_rng([self.config.seed, stream, int(full)]))
+        if not full:                                                      # the subset is used at every point
+            self._eval_cache[key, full] = (data, lab)
+        return data, lab
 
     def _eval_due(self, epoch_end):
         every, st = self.config.eval_every, self.state
@@ -308,7 +322,8 @@ class Trainer:
         record = {"samples": st["samples"], "epoch": st["samples"] / st["n_train"],
                   "wall_time": None, "train_bound": None, "test_bound": None,
                   "batch_bound": st["batch_sum"] / st["batch_count"] if st["batch_count"] else None}
-        for key, (data, lab) in self._eval_sets.items():
+        for key in self._eval_sets:
+            data, lab = self._eval_data(key, full=final)
             value = mean_bound(self.model, data, rng, lab, cfg.eval_samples, cfg.eval_batch_size)
             if not math.isfinite(value):
                 self._diverged(value, where=f"the {key} bound")
