@@ -86,13 +86,29 @@ def test_log_schedule_points():
     assert [log_schedule_next(s) for s in (0, 1, 2, 4, 5, 99, 100, 4999)] == [1, 2, 5, 5, 10, 100, 200, 5000]
 
 
-def test_log_schedule_evaluates_at_1_2_5_points_and_once_per_epoch_later(data):
+def test_log_schedule_evaluates_at_1_2_5_points(data):
     x, *_ = data
     history = Trainer(small_model(), epochs=12, batch_size=100, eval_every="log", seed=0).fit(x)
-    samples = [r["samples"] for r in history]
-    # steps of 100 reach the points 100, 200, 500, 1000, 2000, 5000; an epoch end (every 600) is
-    # evaluated too when the next 1-2-5 point is more than an epoch away (1200: next 2000; 2400: next 5000).
-    assert samples == [0, 100, 200, 500, 1000, 1200, 2000, 2400, 3000, 3600, 4200, 5000, 5400, 6000, 6600, 7200]
+    assert [r["samples"] for r in history] == [0, 100, 200, 500, 1000, 2000, 5000, 7200]
+
+
+def test_checkpoints_are_written_between_sparse_evaluations(tmp_path, data, monkeypatch):
+    import numpyvae.training.trainer as trainer_module
+
+    x, *_ = data
+    saves, original = [], trainer_module.write_checkpoint
+
+    def spy(path, meta, arrays):
+        saves.append(meta["trainer"]["state"]["samples"])
+        return original(path, meta, arrays)
+
+    monkeypatch.setattr(trainer_module, "write_checkpoint", spy)
+    evaluated = []
+    Trainer(small_model(), epochs=5, eval_every=10 ** 6, checkpoint_seconds=0.0, seed=0,
+            checkpoint_path=tmp_path / "c.npz", callback=lambda t, r: evaluated.append(r["samples"])).fit(x)
+    assert evaluated == [0, 3000]                                      # evaluated at the start and the end only
+    assert saves == [0, 600, 1200, 1800, 2400, 3000]                   # saved at every epoch end anyway
+    assert load_checkpoint(tmp_path / "c.npz").trainer["state"]["samples"] == 3000
 
 
 def test_log_file_records_every_evaluation(tmp_path, data):

@@ -42,9 +42,8 @@ class TrainConfig:
         at whichever of ``epochs`` and ``max_samples`` comes first. At least one must be set.
     eval_every : "epoch", "log" or int
         When to evaluate the train and test bound: after every epoch; at 1, 2, 5 x 10^k training
-        samples (even points on the log x-axis of Figure 2) and at the end of each epoch where no
-        such point falls for a whole epoch; or every that many training samples. The state before
-        the first step and the final state are always evaluated.
+        samples (even steps on the log x-axis of Figure 2); or every that many training samples.
+        The state before the first step and the final state are always evaluated.
     eval_size : int or None
         Datapoints of each set used at the periodic evaluations (a fixed random subset; None: all).
         The final evaluation always uses every datapoint. 5000 keeps the evaluation within a few
@@ -54,8 +53,11 @@ class TrainConfig:
     eval_batch_size : int
         Datapoints per forward pass in evaluation.
     checkpoint_every : int or None
-        Write the checkpoint every that many evaluations (None: only at the end, on Ctrl-C and
+        Write the checkpoint every that many evaluations (None: only at the end and on Ctrl-C;
         never after a divergence).
+    checkpoint_seconds : float or None
+        Also write it at the end of an epoch when this many seconds have passed since the last
+        write (for sparse evaluation schedules such as ``"log"``); None: never.
     binarize : {"none", "dynamic"}
         ``"dynamic"`` draws a fresh Bernoulli sample of the (grey-valued) training data every epoch.
     seed : int
@@ -76,6 +78,7 @@ class TrainConfig:
     eval_samples: int = 1
     eval_batch_size: int = 1000
     checkpoint_every: int = 1
+    checkpoint_seconds: float = 600.0
     binarize: str = "none"
     seed: int = 0
 
@@ -106,6 +109,9 @@ class TrainConfig:
                 or (isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool)
                     and self.eval_every >= 1)):
             raise ValueError(f"eval_every must be 'epoch', 'log' or a number of samples >= 1, got {self.eval_every!r}")
+        if self.checkpoint_seconds is not None and not (isinstance(self.checkpoint_seconds, (int, float))
+                                                        and self.checkpoint_seconds >= 0):
+            raise ValueError(f"checkpoint_seconds must be a number >= 0 or None, got {self.checkpoint_seconds!r}")
         if self.binarize not in ("none", "dynamic"):
             raise ValueError(f"binarize must be 'none' or 'dynamic' (binarize statically when loading the "
                              f"data), got {self.binarize!r}")

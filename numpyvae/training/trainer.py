@@ -177,6 +177,7 @@ class Trainer:
         self._log = None if self.log_path is None else TrainingLog(self.log_path, self.history)
         self._session_start = time.perf_counter()
         self._stop_requested = False
+        self._saved_at = self._session_start
         if self.state["n_evals"]:                                           # resumed: that state is good
             self._good = make_checkpoint(model, self.optimizer, self._trainer_meta(), self.extra)
             self._saved_samples = self.state["samples"]
@@ -247,6 +248,10 @@ class Trainer:
                     st["rng"] = rng_state(rng)
                     self._evaluate(final=end)
                     t_rate, s_rate = time.perf_counter(), st["samples"]
+                elif (b == n_batches and self.checkpoint_path is not None
+                      and time.perf_counter() - self._saved_at > cfg.checkpoint_seconds):
+                    st["rng"] = rng_state(rng)                              # no evaluation for a while: save anyway
+                    self._snapshot(write=True)
                 if self._stop_requested:
                     self._interrupted(rng)
                     raise KeyboardInterrupt
@@ -301,11 +306,6 @@ class Trainer:
         every, st = self.config.eval_every, self.state
         if every == "epoch":
             return epoch_end
-        if every == "log":
-            if st["samples"] >= st["next_eval"]:
-                return True
-            # at least one point per epoch once the 1-2-5 points are further apart than an epoch
-            return epoch_end and st["next_eval"] - st["samples"] > st["n_train"]
         return st["samples"] >= st["next_eval"]
 
     def _next_eval(self):
@@ -338,15 +338,19 @@ class Trainer:
         if self._log is not None:
             self._log.write(record)
         self.progress.message(self._describe(record))
+        self._snapshot(write=final or cfg.checkpoint_every is not None and st["n_evals"] % cfg.checkpoint_every == 0)
+        if self.callback is not None:
+            self.callback(self, record)
+
+    def _snapshot(self, write):
+        """Keep the current state as the last good one (in memory) and, if ``write``, save it."""
         if not self._params_finite():
             self._diverged(float("nan"), where="the parameters")
         self._good = make_checkpoint(self.model, self.optimizer, self._trainer_meta(), self.extra)
-        if self.checkpoint_path is not None and (final or cfg.checkpoint_every is not None
-                                                 and st["n_evals"] % cfg.checkpoint_every == 0):
+        if write and self.checkpoint_path is not None:
             write_checkpoint(self.checkpoint_path, *self._good)
-            self._saved_samples = st["samples"]
-        if self.callback is not None:
-            self.callback(self, record)
+            self._saved_samples = self.state["samples"]
+            self._saved_at = time.perf_counter()
 
     def _describe(self, r):
         parts = [f"samples {r['samples']:>10,}", f"epoch {r['epoch']:7.2f}"]
