@@ -48,7 +48,8 @@ class EstimatorMixin:
         **settings
             Fields of :class:`numpyvae.training.TrainConfig`: ``epochs`` (default 10),
             ``max_samples``, ``batch_size`` (100), ``n_samples`` (L = 1), ``optimizer`` ("adam"),
-            ``lr`` (per optimizer: Adam 1e-3, Adagrad 0.02), ``weight_decay``, ``clip_norm``, ``eval_every``, ``binarize``, ``seed``, ...
+            ``lr`` (per optimizer: Adam 1e-3, Adagrad 0.02), ``weight_decay``, ``clip_norm``,
+            ``eval_every``, ``binarize``, ``seed``, ...
             Without ``seed``, one is drawn from the model's generator ``rng``.
 
         Returns

@@ -1,6 +1,5 @@
 """Checkpoints: exact round trips, no pickle, clear errors, and models found through the registry."""
 import json
-import zipfile
 
 import numpy as np
 import pytest

@@ -141,9 +141,9 @@ def test_bad_input_gives_a_clear_message_and_exit_status_2(synthetic_run, tmp_pa
 def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "numpyvae", "train", "--data", "synthetic", "--epochs", "100000",
-                             "--hidden", "16", "--latent", "2", "--eval-every", "500", "--no-figures", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    command = [sys.executable, "-m", "numpyvae", "train", "--data", "synthetic", "--epochs", "100000", "--hidden", "16",
+               "--latent", "2", "--eval-every", "500", "--no-figures", "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
     try:
         deadline = time.time() + 60
         lines = []

@@ -1,5 +1,4 @@
 """Training on the real MNIST files, found through NUMPYVAE_DATA (skipped when they are absent)."""
-import numpy as np
 import pytest
 
 import numpyvae as nv
