@@ -325,6 +325,7 @@ def _build_model(args, data_name, input_dim, labels):
     import json
 
     from .model_registry import get_model_class
+    from .training.evaluate import CONDITION_SIZE_NAMES
     from .training.runs import DATA_PRESETS
 
     cls = get_model_class(args.model)
@@ -353,10 +354,11 @@ def _build_model(args, data_name, input_dim, labels):
             kwargs[key.strip()] = json.loads(text)
         except json.JSONDecodeError:
             kwargs[key.strip()] = text
-    if getattr(cls, "needs_labels", False) and "n_classes" not in kwargs:
+    size_names = [n for n in CONDITION_SIZE_NAMES if n in accepted]
+    if getattr(cls, "needs_labels", False) and size_names and not any(n in kwargs for n in size_names):
         if labels is None:
             raise ValueError(f"model {args.model!r} is conditioned on labels, but {data_name} has none")
-        kwargs["n_classes"] = int(labels.max()) + 1
+        kwargs[size_names[0]] = int(labels.max()) + 1
     if "rng" in accepted or takes_any:
         kwargs["rng"] = np.random.default_rng(args.seed)
     try:

@@ -8,7 +8,9 @@ A model class that the trainer can fit and a checkpoint can restore provides:
   ``cls(**model.get_config())`` rebuilds the same architecture;
 - optionally ``elbo(x, rng=rng, n_samples=L, **condition) -> (B,)`` (used to report the bound; models
   without it are reported by minus their loss), ``rng`` (a ``numpy.random.Generator`` whose state
-  checkpoints keep), and ``needs_labels = True`` with ``n_classes`` for a model conditioned on the
+  checkpoints keep), ``buffers`` (dict name -> array of state not trained by gradient, saved by
+  checkpoints like ``params``), a per-datapoint ``score`` (used when there is no ``elbo``), and
+  ``needs_labels = True`` with ``n_classes`` or ``condition_dim`` for a model conditioned on the
   class label: it then receives ``c=`` one-hot labels (B, n_classes) in every call
   (see :func:`numpyvae.training.evaluate.condition_kwargs`).
 
@@ -18,7 +20,11 @@ A class enrols with the decorator::
     class IWAE: ...
 
 and is then available as ``numpyvae train --model iwae`` and to :func:`numpyvae.training.load_model`.
+The classes listed in ``numpyvae.models.MODELS`` (when that package exists) are registered under
+those names.
 """
+import importlib.util
+
 
 _MODELS = {}
 
@@ -77,9 +83,20 @@ def build_model(name, config, **overrides):
         raise ValueError(f"cannot build model {name!r} from configuration {sorted(kwargs)}: {exc}") from None
 
 
-def _ensure_builtin():
-    """Register the core VAE (importing the package also registers every model it ships)."""
-    if "vae" not in _MODELS:
-        from .vae import VAE
+_builtin_loaded = False
 
-        register_model("vae", VAE)
+
+def _ensure_builtin():
+    """Register the core VAE and the classes of ``numpyvae.models.MODELS``, once."""
+    global _builtin_loaded
+    if _builtin_loaded:
+        return
+    _builtin_loaded = True
+    from .vae import VAE
+
+    register_model("vae", VAE)
+    if importlib.util.find_spec(__package__ + ".models") is not None:
+        from .models import MODELS
+
+        for name, cls in MODELS.items():
+            register_model(name, cls)

@@ -123,18 +123,25 @@ def test_generator_state_survives_json(bitgen):
 
 
 class TinyModel:
-    """A model outside the core, following the registry's interface."""
+    """A model outside the core, following the registry's interface: it learns the data mean and
+    counts the datapoints it has seen in a buffer (state not trained by gradient)."""
 
     def __init__(self, input_dim, scale=1.0):
         self.input_dim, self.scale = input_dim, scale
         self.params = {"w": np.full(input_dim, scale)}
+        self.buffers = {"seen": np.zeros(1)}
 
     def get_config(self):
         return {"input_dim": self.input_dim, "scale": self.scale}
 
     def loss_and_grads(self, x, rng=None, n_samples=1):
+        self.buffers["seen"] += x.shape[0]
         r = x - self.params["w"]
         return float(0.5 * (r ** 2).sum(axis=1).mean()), {"w": -r.mean(axis=0)}
+
+    def score(self, x, rng=None, n_samples=1):
+        """Minus the per-datapoint loss, shape (B,)."""
+        return -0.5 * ((x - self.params["w"]) ** 2).sum(axis=1)
 
 
 def test_registered_models_are_saved_loaded_and_trained(tmp_path):
@@ -142,15 +149,22 @@ def test_registered_models_are_saved_loaded_and_trained(tmp_path):
     assert "vae" in model_names() and get_model_class("test-tiny") is TinyModel
     m = TinyModel(4, scale=2.0)
     m.params["w"][:] = [1, 2, 3, 4]
+    m.buffers["seen"][:] = 7
+    m.buffers["extra"] = np.arange(3.0)                                # a buffer added after construction
     assert model_name(m) == "test-tiny"
     m2 = load_model(save_checkpoint(tmp_path / "t.npz", m))
     assert isinstance(m2, TinyModel) and m2.scale == 2.0 and np.array_equal(m2.params["w"], [1, 2, 3, 4])
+    assert m2.buffers["seen"][0] == 7 and np.array_equal(m2.buffers["extra"], [0, 1, 2])
     from numpyvae.training import Trainer
 
     x = np.random.default_rng(0).normal(loc=5.0, size=(200, 4))
-    history = Trainer(m2, epochs=20, optimizer="sgd", lr=0.5, batch_size=20).fit(x)
+    ckpt = tmp_path / "run.npz"
+    history = Trainer(m2, epochs=20, optimizer="sgd", lr=0.5, batch_size=20, checkpoint_path=ckpt).fit(x)
     assert np.allclose(m2.params["w"], x.mean(axis=0), atol=0.3)
-    assert history[-1]["train_bound"] > history[0]["train_bound"]      # minus the loss rises
+    # the bound of a model without elbo is its per-datapoint score, averaged
+    assert np.isclose(history[-1]["train_bound"], m2.score(x).mean())
+    assert history[-1]["train_bound"] > history[0]["train_bound"]
+    assert load_model(ckpt).buffers["seen"][0] == 7 + 20 * 200
 
 
 def test_registry_errors():

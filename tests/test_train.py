@@ -9,6 +9,7 @@ import numpyvae as nv
 from numpyvae.model_registry import register_model
 from numpyvae.training import TrainConfig, Trainer, TrainingDiverged, load_checkpoint, read_log
 from numpyvae.training.config import log_schedule_next
+from numpyvae.training.evaluate import condition_kwargs, condition_size
 
 
 def patterns(n, seed, d=24, k=4):
@@ -267,6 +268,21 @@ class LabelledVAE(nv.VAE):
 
 
 register_model("test-labelled-vae", LabelledVAE)
+
+
+def test_condition_size_reads_n_classes_or_condition_dim():
+    class A:
+        n_classes = 3
+
+    class B:
+        condition_dim = 5
+
+    assert condition_size(A) == 3 and condition_size(B()) == 5 and condition_size(object()) is None
+    b = B()
+    b.needs_labels = True
+    assert condition_kwargs(b, np.array([4, 0]))["c"].tolist() == [[0, 0, 0, 0, 1], [1, 0, 0, 0, 0]]
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 5\)"):
+        condition_kwargs(b, np.array([5]))
 
 
 def test_conditional_model_gets_the_one_hot_labels_of_its_batch(data):

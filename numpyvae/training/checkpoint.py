@@ -7,6 +7,8 @@ Layout of the archive (read it with ``numpy.load(path)``; nothing needs ``allow_
   name, hyper-parameters and step count, the trainer's settings and progress (random-generator
   state included), and free-form ``extra`` information (e.g. which data set was used);
 - ``params/<name>``: every array of ``model.params``, in its own dtype;
+- ``buffers/<name>``: every array of ``model.buffers``, for models that keep state not trained by
+  gradient there (running statistics, fitted priors);
 - ``optim/<slot>/<name>``: the optimizer's state arrays (Adam's ``m`` and ``v``, ...).
 
 Loading rebuilds the model from its configuration and overwrites every parameter, so a model
@@ -104,6 +106,8 @@ def make_checkpoint(model, optimizer=None, trainer=None, extra=None):
     or restored later (see :func:`write_checkpoint`, :func:`restore_state`).
     """
     arrays = {f"params/{name}": _host(model, p) for name, p in model.params.items()}
+    for name, b in (getattr(model, "buffers", None) or {}).items():
+        arrays[f"buffers/{name}"] = _host(model, b)
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "model": {"name": model_name(model), "config": model.get_config(),
@@ -217,6 +221,8 @@ def _to_model(model, value):
 def restore_state(model, optimizer, meta, arrays):
     """Overwrite ``model.params`` (and the optimizer's state, if both are given) from a checkpoint.
 
+    Buffers (``model.buffers``) saved in the checkpoint are set as well.
+
     Raises
     ------
     ValueError
@@ -232,6 +238,12 @@ def restore_state(model, optimizer, meta, arrays):
                              f"{tuple(old.shape)} {np.dtype(old.dtype)} in the model")
     for name, p in model.params.items():
         p[...] = _to_model(model, arrays[f"params/{name}"])                # in place: views stay valid
+    buffers = {k[len("buffers/"):]: v for k, v in arrays.items() if k.startswith("buffers/")}
+    if buffers:
+        if not isinstance(getattr(model, "buffers", None), dict):
+            raise ValueError(f"the checkpoint has buffers {sorted(buffers)} but {type(model).__name__} keeps none")
+        for name, value in buffers.items():
+            model.buffers[name] = _to_model(model, value)
     rng = meta["model"].get("rng")
     if rng is not None and hasattr(model, "rng"):
         model.rng = rng_from_state(rng)

@@ -1,7 +1,7 @@
 """Evaluating a model's bound on a data set, in chunks, and the label condition of conditional models."""
 import numpy as np
 
-__all__ = ["one_hot", "needs_labels", "condition_kwargs", "mean_bound"]
+__all__ = ["one_hot", "needs_labels", "condition_size", "condition_kwargs", "mean_bound"]
 
 
 def one_hot(labels, n_classes, dtype=np.float64):
@@ -27,6 +27,18 @@ def needs_labels(model):
     return bool(getattr(model, "needs_labels", False))
 
 
+CONDITION_SIZE_NAMES = ("n_classes", "condition_dim")
+
+
+def condition_size(model_or_class, default=None):
+    """The number of classes of a conditional model (its ``n_classes`` or ``condition_dim``)."""
+    for name in CONDITION_SIZE_NAMES:
+        value = getattr(model_or_class, name, None)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+    return default
+
+
 def condition_kwargs(model, labels):
     """Keyword arguments that condition ``model`` on ``labels``: ``{}`` or ``{"c": one-hot (N, K)}``.
 
@@ -39,8 +51,11 @@ def condition_kwargs(model, labels):
         return {}
     if labels is None:
         raise ValueError(f"{type(model).__name__} is conditioned on class labels; pass labels (y) with the data")
-    dtype = getattr(model, "dtype", np.float64)
-    return {"c": one_hot(labels, model.n_classes, dtype)}
+    n_classes = condition_size(model)
+    if n_classes is None:
+        raise ValueError(f"{type(model).__name__} needs labels but says nothing of their number "
+                         f"(set n_classes or condition_dim)")
+    return {"c": one_hot(labels, n_classes, getattr(model, "dtype", np.float64))}
 
 
 def _slice_condition(cond, start, stop):
@@ -48,14 +63,19 @@ def _slice_condition(cond, start, stop):
 
 
 def batch_bound(model, x, rng, n_samples=1, **cond):
-    """Per-datapoint bound (B,) on the host: ``model.elbo`` if the model has one, else minus its loss
-    repeated over the batch (models without a bound, such as a plain autoencoder)."""
+    """Per-datapoint bound (B,) on the host: ``model.elbo`` if the model has one, else its
+    per-datapoint ``score`` (higher is better), else minus its loss repeated over the batch."""
+    from ..estimator import EstimatorMixin
+
     if hasattr(model, "elbo"):
         values = model.elbo(x, rng=rng, n_samples=n_samples, **cond)
-        backend = getattr(model, "backend", None)
-        return np.asarray(backend.to_numpy(values) if backend is not None else values, dtype=np.float64)
-    loss, _ = model.loss_and_grads(x, rng=rng, n_samples=n_samples, **cond)
-    return np.full(x.shape[0], -float(loss))
+    elif callable(getattr(model, "score", None)) and not isinstance(model, EstimatorMixin):
+        values = model.score(x, rng=rng, n_samples=n_samples, **cond)   # e.g. minus a reconstruction loss
+    else:
+        loss, _ = model.loss_and_grads(x, rng=rng, n_samples=n_samples, **cond)
+        return np.full(x.shape[0], -float(loss))
+    backend = getattr(model, "backend", None)
+    return np.asarray(backend.to_numpy(values) if backend is not None else values, dtype=np.float64)
 
 
 def mean_bound(model, x, rng, labels=None, n_samples=1, batch_size=1000, return_sem=False):
