@@ -48,7 +48,7 @@ def leapfrog(model, x, z, r, step_size, n_steps, grad_u=None):
     return z, r, u, grad_u
 
 
-def hmc_transition(model, x, z, step_size, rng, n_leapfrog=10):
+def hmc_transition(model, x, z, step_size, rng, n_leapfrog=10, jitter=0.2):
     r"""One HMC transition of every chain.
 
     Parameters
@@ -61,6 +61,9 @@ def hmc_transition(model, x, z, step_size, rng, n_leapfrog=10):
     rng : numpy.random.Generator
         Draws the momenta and the accept/reject uniforms.
     n_leapfrog : int
+    jitter : float
+        Each transition uses step_size * u, u ~ Uniform(1 - jitter, 1 + jitter) per chain, which
+        breaks the periodic trajectories a fixed step size can fall into (Neal 2011, section 5.4.2.2).
 
     Returns
     -------
@@ -71,7 +74,8 @@ def hmc_transition(model, x, z, step_size, rng, n_leapfrog=10):
     xp = model.backend.xp
     r0 = model.backend.standard_normal(rng, z.shape, model.dtype)    # (B, Z)
     u0, grad0 = potential_and_grad(model, x, z)
-    z1, r1, u1, _ = leapfrog(model, x, z, r0, step_size, n_leapfrog, grad0)
+    eps = step_size * rng.uniform(1.0 - jitter, 1.0 + jitter, size=np.shape(step_size))   # (B,)
+    z1, r1, u1, _ = leapfrog(model, x, z, r0, eps, n_leapfrog, grad0)
     h0 = u0 + 0.5 * xp.sum(r0 * r0, axis=1)                          # (B,)
     h1 = u1 + 0.5 * xp.sum(r1 * r1, axis=1)                          # (B,)
     log_ratio = model.backend.to_numpy(h0 - h1).astype(np.float64)

@@ -55,7 +55,7 @@ def _common(p, budget="1e6"):
 
 
 def _options(args, *extra):
-    keys = ("lr", "pilot", "seed", "binarize", "protocol") + extra
+    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden") + extra
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
@@ -65,8 +65,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("fig2", help="lower bound vs training samples: AEVB vs wake-sleep (one panel per N_z)")
-    p.add_argument("--data", choices=("mnist", "frey"), default="mnist")
+    p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist",
+                   help="data set (synthetic: a tiny built-in set for smoke tests)")
     p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: the paper's for --data)")
+    p.add_argument("--hidden", type=int, default=None, help="hidden units (default: the paper's, 500 / 200)")
     _common(p)
 
     p = sub.add_parser("fig3", help="marginal likelihood vs training samples: AEVB, wake-sleep, MCEM (N_z = 3)")
@@ -117,6 +119,9 @@ def main(argv=None):
         return 2
     common = dict(jobs=args.jobs, **_options(args))
     if args.command == "fig2":
+        if args.nz is None and args.data not in paper.FIG2_NZ:
+            print(f"--nz is required for --data {args.data}", file=sys.stderr)
+            return 2
         figures.figure2(args.data, args.nz or paper.FIG2_NZ[args.data], args.budget, args.out, **common)
     elif args.command == "fig3":
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())

@@ -29,8 +29,10 @@ def make_spec(data, nz, method, budget, out, **options):
     spec = {"data": data, "nz": int(nz), "method": method, "budget": int(float(budget)), "out": str(out)}
     for k, v in DEFAULTS.items():
         v = options.get(k) if options.get(k) is not None else v
-        spec[k] = v[data] if isinstance(v, dict) else v
+        spec[k] = v.get(data, "kw2013") if isinstance(v, dict) else v
     if spec["hidden"] is None:
+        if data not in paper.HIDDEN:
+            raise ValueError(f"no default hidden size for data set {data!r}; pass hidden=")
         spec["hidden"] = paper.HIDDEN[data]
     for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals", "synthetic_like"):
         if options.get(k) is not None:
