@@ -47,6 +47,11 @@ def _common(p, budget="1e6"):
                    help="Adagrad step size, or 'auto' to pick from {0.01, 0.02, 0.1} on a pilot (default auto)")
     p.add_argument("--pilot", type=_budget, default=None, help="pilot samples per candidate step size (default 5e4)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--hidden", type=int, default=None,
+                   help="hidden units (default: the paper's: 500 MNIST, 200 Frey Faces, 100 in Figure 3)")
+    p.add_argument("--eval-points", type=int, default=None,
+                   help="score intermediate evaluations on the first N points of each set (default: all); "
+                        "the final evaluation always uses the whole sets")
     p.add_argument("--binarize", choices=("none", "static", "dynamic"), default=None,
                    help="MNIST pixels: grey values as Bernoulli targets (none, default), one fixed draw, or a draw per epoch")
     p.add_argument("--protocol", choices=("kw2013", "official"), default=None,
@@ -55,7 +60,7 @@ def _common(p, budget="1e6"):
 
 
 def _options(args, *extra):
-    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden") + extra
+    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points") + extra
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
@@ -68,10 +73,10 @@ def build_parser():
     p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist",
                    help="data set (synthetic: a tiny built-in set for smoke tests)")
     p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: the paper's for --data)")
-    p.add_argument("--hidden", type=int, default=None, help="hidden units (default: the paper's, 500 / 200)")
     _common(p)
 
     p = sub.add_parser("fig3", help="marginal likelihood vs training samples: AEVB, wake-sleep, MCEM (N_z = 3)")
+    p.add_argument("--data", choices=("mnist", "synthetic"), default="mnist")
     p.add_argument("--n-train", type=_ints, default=(1000, 50000))
     p.add_argument("--methods", default="aevb,wake_sleep,mcem")
     p.add_argument("--ml-points", type=int, default=None, help="first points of each set scored (default 1000)")
@@ -82,15 +87,16 @@ def build_parser():
     _common(p)
 
     p = sub.add_parser("fig4", help="learned 2-D manifolds (Frey Faces and MNIST)")
-    p.add_argument("--data", default="frey,mnist")
+    p.add_argument("--data", default="frey,mnist", help="comma-separated data sets (default frey,mnist)")
     _common(p)
 
     p = sub.add_parser("fig5", help="random samples of MNIST models with several N_z")
+    p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist")
     p.add_argument("--nz", type=_ints, default=(2, 5, 10, 20))
     _common(p)
 
     p = sub.add_parser("fullvb", help="appendix F: full variational Bayes over the decoder vs MAP AEVB")
-    p.add_argument("--data", choices=("mnist", "frey"), default="mnist")
+    p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist")
     p.add_argument("--nz", type=int, default=20)
     _common(p)
 
@@ -103,7 +109,15 @@ def build_parser():
     return parser
 
 
+def _record_command(out, name, argv):
+    from pathlib import Path
+    d = Path(out) / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "command.txt").write_text("python -m numpyvae.reproduce " + " ".join(argv) + "\n")
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     from . import figures
     if args.command == "run-one":
@@ -127,11 +141,13 @@ def main(argv=None):
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         ml = {k: getattr(args, k) for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals")
               if getattr(args, k) is not None}
-        figures.figure3(args.n_train, args.budget, args.out, methods=methods, **ml, **common)
+        figures.figure3(args.n_train, args.budget, args.out, methods=methods, data=args.data, **ml, **common)
     elif args.command == "fig4":
         figures.figure4(args.budget, args.out, datasets=tuple(args.data.split(",")), **common)
     elif args.command == "fig5":
-        figures.figure5(args.budget, args.out, nzs=args.nz, **common)
+        figures.figure5(args.budget, args.out, nzs=args.nz, data=args.data, **common)
     elif args.command == "fullvb":
         figures.full_vb(args.data, args.nz, args.budget, args.out, **common)
+    name = {"fig2": f"fig2/{getattr(args, 'data', '')}"}.get(args.command, args.command)
+    _record_command(args.out, name, argv)
     return 0

@@ -131,7 +131,8 @@ def _fig2_table(data, table, budget):
 
 
 # ---------------------------------------------------------------------------------------------- Figure 3
-def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=1, log=print, **options):
+def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=1, log=print, data="mnist",
+            **options):
     """K&W Figure 3: estimated marginal likelihood vs training samples; N_z = 3, 100 hidden units, MNIST."""
     options = dict(options)
     options.setdefault("hidden", 100)
@@ -139,7 +140,7 @@ def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=
                  ("ml_evals", 5)):
         if options.get(k) is None:
             options[k] = v
-    specs = [make_spec("mnist", 3, m, budget, out, n_train=n, **options) for n in n_trains for m in methods]
+    specs = [make_spec(data, 3, m, budget, out, n_train=n, **options) for n in n_trains for m in methods]
     results = run_all(specs, jobs, log)
     fig_dir = Path(out) / "fig3"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +148,7 @@ def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=
     for n in n_trains:
         curves = []
         for m in methods:
-            spec = make_spec("mnist", 3, m, budget, out, n_train=n, **options)
+            spec = make_spec(data, 3, m, budget, out, n_train=n, **options)
             records = [r for r in results[run_name(spec)][1] if "train_ml_hmc" in r]
             s = np.array([r["samples"] for r in records], dtype=float)
             for split in ("train", "test"):
@@ -160,11 +161,11 @@ def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=
                           "train_hmc": last["train_ml_hmc"], "test_hmc": last["test_ml_hmc"],
                           "train_is": last.get("train_ml_is"), "test_is": last.get("test_ml_is"),
                           "train_bound": last["train_bound"], "test_bound": last["test_bound"],
-                          "paper": paper.FIG3.get(n, {}).get(m)})
+                          "paper": paper.FIG3.get(n, {}).get(m) if data == "mnist" else None})
         panels.append(curves)
         titles.append(f"$N_{{train}}$ = {n}")
     plotting.training_curve_panels(panels, fig_dir / "fig3.png", titles=titles,
-                                   suptitle="MNIST, $N_z$ = 3: marginal log-likelihood (appendix D estimator)",
+                                   suptitle=f"{_data_title(data)}, $N_z$ = 3: marginal log-likelihood (appendix D)",
                                    ylabel="marginal log-likelihood (nats)")
     _write_csv(fig_dir / "curves.csv", rows)
     md = _fig3_table(table, budget, options)

@@ -34,7 +34,7 @@ def make_spec(data, nz, method, budget, out, **options):
         if data not in paper.HIDDEN:
             raise ValueError(f"no default hidden size for data set {data!r}; pass hidden=")
         spec["hidden"] = paper.HIDDEN[data]
-    for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals", "synthetic_like"):
+    for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals", "eval_points"):
         if options.get(k) is not None:
             spec[k] = options[k]
     return spec
@@ -100,17 +100,20 @@ def make_evaluator(spec, x_train, x_test):
     """The evaluation of one run at a sample count: lower bounds (all methods), and for Figure 3 runs
     the appendix-D marginal likelihood and the importance-sampled estimate on the first points."""
     ml_points = int(spec.get("ml_points", 0))
+    n_eval = spec.get("eval_points")
 
     def evaluate(algorithm, samples):
         rng = np.random.default_rng([spec["seed"], samples])
         model = algorithm.model
         rec = {}
-        if spec["method"] == "fullvb":
-            rec["train_bound"] = algorithm.bound(x_train, rng=rng, n_theta=1)
-            rec["test_bound"] = algorithm.bound(x_test, rng=rng, n_theta=1)
-        else:
-            rec["train_bound"] = _elbo_mean(model, x_train, rng)
-            rec["test_bound"] = _elbo_mean(model, x_test, rng)
+        # intermediate points on the first eval_points of each set (if given); the last on the whole sets
+        sub = n_eval if n_eval and samples < spec["budget"] else None
+        for split, x in (("train", x_train[:sub]), ("test", x_test[:sub])):
+            if spec["method"] == "fullvb":
+                rec[f"{split}_bound"] = algorithm.bound(x, rng=rng, n_theta=1)
+            else:
+                rec[f"{split}_bound"] = _elbo_mean(model, x, rng)
+        rec["eval_points"] = int(min(sub or x_train.shape[0], x_train.shape[0]))
         if ml_points and (samples in spec.get("_ml_at", ()) or samples >= spec["budget"]):
             for split, x in (("train", x_train[:ml_points]), ("test", x_test[:ml_points])):
                 lp = hmc_marginal_likelihood(model, x, rng=rng, n_samples=spec.get("hmc_samples", 100),
