@@ -183,7 +183,9 @@ def execute(spec, log=print):
     if spec.get("ml_points"):
         spec = dict(spec, _ml_at=ml_eval_points(spec["budget"], spec["batch_size"], spec.get("ml_evals", 4)))
         eval_at = spec["_ml_at"]
-    config = {k: v for k, v in spec.items() if k not in ("out", "_ml_at")}
+    # settings that define the run (checked on resume); where to write and which subsets score the
+    # intermediate evaluations do not
+    config = {k: v for k, v in spec.items() if k not in ("out", "_ml_at", "eval_points")}
     config["lr_used"] = lr
     binarize_epoch = (lambda x, rng: bernoulli_binarize(x, rng)) if spec["binarize"] == "dynamic" else None
     run = TrainingRun(algo, x_train, make_evaluator(spec, x_train, x_test), spec["budget"], run_dir(spec),
