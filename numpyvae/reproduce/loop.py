@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 
+_NOT_CHECKED = ("budget", "eval_points")     # may change between a run and its resumption
+
+
 def eval_grid(batch_size, budget, per_decade=6):
     """Sample counts 10^(k / per_decade) between 10 minibatches and ``budget``, plus ``budget``."""
     lo = 10 * batch_size
@@ -121,8 +124,8 @@ class TrainingRun:
         except (OSError, ValueError) as err:
             raise ValueError(f"cannot resume from {self.directory}: damaged checkpoint ({err}); "
                              "delete the folder to start over") from None
-        saved = {k: v for k, v in meta["config"].items() if k != "budget"}
-        now = {k: v for k, v in self.config.items() if k != "budget"}
+        saved = {k: v for k, v in meta["config"].items() if k not in _NOT_CHECKED}
+        now = {k: v for k, v in self.config.items() if k not in _NOT_CHECKED}
         if saved != now:
             diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
             raise ValueError(f"{self.directory} holds a run with different settings ({', '.join(diff)}); "
