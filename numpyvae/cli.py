@@ -262,16 +262,19 @@ def train_command(parser):
         except KeyboardInterrupt:
             print(f"\ninterrupted; continue with: numpyvae train --resume {run_dir}", file=sys.stderr)
             return 130
+        if hasattr(model, "fit_prior"):                                  # e.g. a prior over discrete codes
+            model.fit_prior(x)
+            trainer.save()
         last = history[-1]
         _say(args, f"final bound (nats per datapoint): train {last['train_bound']:.3f}, "
                    f"{eval_split} {last['test_bound']:.3f} after {last['samples']:,} training samples")
         if not args.no_figures:
             try:
-                written = _write_figures(model, trainer.history, run_dir, xt, yt, shape)
+                written, notes = _write_figures(model, trainer.history, run_dir, xt, yt, shape)
             except ImportError as exc:                                  # matplotlib is an optional extra
                 _say(args, f"no figures: {exc}")
             else:
-                _say(args, "figures: " + ", ".join(p.name for p in written))
+                _say(args, "\n".join(["figures: " + ", ".join(p.name for p in written), *notes]))
         return 0
 
     return run
@@ -368,18 +371,23 @@ def _build_model(args, data_name, input_dim, labels):
 
 
 def _write_figures(model, history, run_dir, x, labels, shape):
-    """Every figure of a finished run; figures that do not apply to the model are skipped."""
+    """Every figure of a finished run; returns (written paths, notes on figures that do not apply)."""
     from .training import figures
 
-    written = [figures.curves_figure(history, run_dir / "training_curves.png"),
-               figures.sample_figure(model, run_dir / "samples.png", shape, rng=0),
-               figures.reconstruction_figure(model, x, run_dir / "reconstructions.png", shape)]
-    if getattr(model, "latent_dim", 0) >= 2:
-        written.append(figures.manifold_figure(model, run_dir / "manifold.png", shape))
-        if labels is not None:
-            n = min(len(x), 5000)
-            written.append(figures.latent_figure(model, x[:n], labels[:n], run_dir / "latent_scatter.png"))
-    return written
+    jobs = [("training_curves.png", lambda p: figures.curves_figure(history, p)),
+            ("samples.png", lambda p: figures.sample_figure(model, p, shape, rng=0)),
+            ("reconstructions.png", lambda p: figures.reconstruction_figure(model, x, p, shape, labels=labels)),
+            ("manifold.png", lambda p: figures.manifold_figure(model, p, shape))]
+    if labels is not None:
+        n = min(len(x), 5000)
+        jobs.append(("latent_scatter.png", lambda p: figures.latent_figure(model, x[:n], labels[:n], p)))
+    written, notes = [], []
+    for name, draw in jobs:
+        try:
+            written.append(draw(run_dir / name))
+        except ValueError as exc:                                       # a figure this model cannot make
+            notes.append(f"{name} not drawn: {exc}")
+    return written, notes
 
 
 @command("evaluate", "ELBO and importance-sampled log p(x) of a trained model on a data split")
@@ -411,9 +419,10 @@ def evaluate_command(parser):
         elbo, elbo_se = mean_bound(model, x, rng, labels, n_samples=args.elbo_samples, return_sem=True)
         result = {"checkpoint": str(path), "data": spec["name"], "split": args.split, "n": int(len(x)),
                   "elbo": elbo, "elbo_stderr": elbo_se, "elbo_samples": args.elbo_samples}
-        if args.is_samples > 0:
-            if not hasattr(model, "log_weights") or needs_labels(model):
-                raise ValueError(f"{type(model).__name__} has no importance weights; use --is-samples 0")
+        if args.is_samples > 0 and (not hasattr(model, "log_weights") or needs_labels(model)):
+            result["log_px"] = None
+            result["log_px_note"] = f"no importance-sampled log p(x) for {type(model).__name__}"
+        elif args.is_samples > 0:
             log_px, _ = importance_sampled_log_px(model, x, n_samples=args.is_samples, rng=rng)
             result.update(log_px=float(log_px.mean()),
                           log_px_stderr=float(log_px.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else None,
@@ -423,7 +432,9 @@ def evaluate_command(parser):
             return 0
         print(f"{model}\n{spec['name']} {args.split} split, {len(x)} datapoints")
         print(f"  ELBO       {elbo:10.3f} +- {elbo_se:.3f}  nats per datapoint (L = {args.elbo_samples})")
-        if "log_px" in result:
+        if "log_px_note" in result:
+            print(f"  log p(x)   not computed: {result['log_px_note']}")
+        elif "log_px" in result:
             se = result["log_px_stderr"]
             print(f"  log p(x)   {result['log_px']:10.3f} +- {se if se is not None else float('nan'):.3f}  "
                   f"(importance sampled, K = {args.is_samples})")
@@ -444,16 +455,25 @@ def sample_command(parser):
     parser.add_argument("--n", type=int, default=100, help="number of samples")
     parser.add_argument("--seed", type=int, default=0, help="seeds the latent draws")
     parser.add_argument("--binary", action="store_true", help="sample x from p(x|z) instead of its mean")
+    parser.add_argument("--label", type=int, default=None,
+                        help="conditional models: the class to draw (default: every class in turn)")
     parser.add_argument("--out", default=None, help="PNG file (default: samples.png beside the checkpoint)")
     parser.add_argument("--image-shape", default=None, help="HxW (default: the data set's)")
 
     def run(args):
         from .plotting import image_grid
 
+        from .training.evaluate import condition_kwargs, condition_size, needs_labels
+
         path, ckpt = _open_checkpoint(args.checkpoint)
         model = ckpt.model
+        cond = {}
+        if needs_labels(model):
+            labels = (np.full(args.n, args.label) if args.label is not None
+                      else np.arange(args.n) % condition_size(model))
+            cond = condition_kwargs(model, labels)
         images = model.backend.to_numpy(model.sample(args.n, rng=np.random.default_rng(args.seed),
-                                                     mean=not args.binary))
+                                                     mean=not args.binary, **cond))
         out = image_grid(np.clip(images, 0, 1), _image_shape(ckpt, model, args.image_shape),
                          _figure_out(args, path, "samples.png"))
         print(out)
@@ -476,8 +496,9 @@ def reconstruct_command(parser):
 
         path, ckpt = _open_checkpoint(args.checkpoint)
         spec = _checkpoint_data(ckpt, args)
-        x, _, shape = _eval_data(spec, args.split, ckpt.model.dtype)
-        print(reconstruction_figure(ckpt.model, x, _figure_out(args, path, "reconstructions.png"), shape, n=args.n))
+        x, labels, shape = _eval_data(spec, args.split, ckpt.model.dtype)
+        print(reconstruction_figure(ckpt.model, x, _figure_out(args, path, "reconstructions.png"), shape, n=args.n,
+                                    labels=labels))
         return 0
 
     return run

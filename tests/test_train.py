@@ -1,4 +1,5 @@
 """The training loop on tiny synthetic data: progress, budgets, schedules, resume, divergence, Ctrl-C."""
+import io
 import os
 import signal
 
@@ -7,7 +8,7 @@ import pytest
 
 import numpyvae as nv
 from numpyvae.model_registry import register_model
-from numpyvae.training import TrainConfig, Trainer, TrainingDiverged, load_checkpoint, read_log
+from numpyvae.training import Progress, TrainConfig, Trainer, TrainingDiverged, load_checkpoint, read_log
 from numpyvae.training.config import log_schedule_next
 from numpyvae.training.evaluate import condition_kwargs, condition_size
 
@@ -173,15 +174,18 @@ def raise_on_call(model, k, exc):
     model.loss_and_grads = patched
 
 
-def test_keyboard_interrupt_saves_a_checkpoint_that_resumes_exactly(tmp_path, data):
+@pytest.mark.parametrize("binarize", ["none", "dynamic"])
+def test_keyboard_interrupt_saves_a_checkpoint_that_resumes_exactly(tmp_path, data, binarize):
     x, _, xt, _ = data
-    full = Trainer(small_model(), epochs=3, batch_size=64, seed=4)
+    if binarize == "dynamic":
+        x, xt = 0.2 + 0.6 * x, 0.2 + 0.6 * xt                          # grey values, redrawn every epoch
+    full = Trainer(small_model(), epochs=3, batch_size=64, seed=4, binarize=binarize)
     full.fit(x, x_test=xt)
 
     ckpt = tmp_path / "ckpt.npz"
     model = small_model()
     raise_on_call(model, 15, KeyboardInterrupt())                     # inside epoch 2 (10 batches per epoch)
-    trainer = Trainer(model, epochs=3, batch_size=64, seed=4, checkpoint_path=ckpt)
+    trainer = Trainer(model, epochs=3, batch_size=64, seed=4, checkpoint_path=ckpt, binarize=binarize)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit(x, x_test=xt)
     saved = load_checkpoint(ckpt)
@@ -326,3 +330,36 @@ def test_resuming_on_other_data_is_refused(tmp_path, data):
         Trainer.from_checkpoint(ckpt, epochs=2).fit(xt)
     with pytest.raises(ValueError, match="can only change"):
         Trainer.from_checkpoint(ckpt, batch_size=3)
+
+
+def test_save_writes_the_current_state(tmp_path, data):
+    x, *_ = data
+    trainer = Trainer(small_model(), epochs=1, seed=0)
+    with pytest.raises(ValueError, match="no checkpoint path"):
+        trainer.save()
+    trainer.fit(x)
+    trainer.model.params["dec.logits.b"][:] = 0.5                     # a change made outside the loop
+    saved = load_checkpoint(trainer.save(tmp_path / "after.npz"))
+    assert params_equal(saved.model, trainer.model)
+    assert saved.trainer["state"]["samples"] == 600 and saved.optimizer.t == trainer.optimizer.t
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_live_on_a_terminal_and_one_line_per_evaluation_elsewhere(data):
+    x, *_ = data
+    log = io.StringIO()
+    Trainer(small_model(), epochs=2, seed=0, progress=Progress(stream=log)).fit(x)
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and len(lines) == 3                # records at 0, 600, 1200 samples
+    assert lines[-1].split()[:2] == ["samples", "1,200"] and "train" in lines[-1]
+    tty = FakeTerminal()
+    Trainer(small_model(), epochs=2, seed=0, progress=Progress(stream=tty, min_interval=0.0)).fit(x)
+    text = tty.getvalue()
+    assert text.count("\r") > 10 and "samples/s" in text and "bound" in text and "epoch 2 [" in text
+    quiet = io.StringIO()
+    Trainer(small_model(), epochs=1, seed=0, progress=Progress(stream=quiet, enabled=False)).fit(x)
+    assert quiet.getvalue() == ""

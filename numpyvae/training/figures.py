@@ -4,8 +4,9 @@ Each function takes the model and the data it needs, and returns the path writte
 """
 import numpy as np
 
+from ..ops.stable import sigmoid
 from ..vae import as_generator
-from .evaluate import condition_kwargs
+from .evaluate import condition_kwargs, condition_size, needs_labels
 
 __all__ = ["decoder_mean", "sample_figure", "reconstruction_figure", "manifold_figure", "latent_figure",
            "curves_figure"]
@@ -17,10 +18,23 @@ def _host(model, a):
 
 
 def decoder_mean(model, z):
-    """E[x | z] for latent points z (N, Z): the decoder's mean, on the host."""
+    """E[x | z] for latent points z (N, Z), on the host: ``model.decode_mean(z)`` if the model has it,
+    else from the parameters ``model.decode(z)`` returns: sigmoid of ``"logits"`` or ``"mean"``.
+
+    Raises
+    ------
+    ValueError
+        For a model whose decoder output is neither.
+    """
     if hasattr(model, "decode_mean"):
         return _host(model, model.decode_mean(z))
-    return _host(model, model.decoder.mean(model.decode(z)))
+    out = model.decode(z) if hasattr(model, "decode") else None
+    if isinstance(out, dict) and "logits" in out:
+        return _host(model, sigmoid(out["logits"]))
+    if isinstance(out, dict) and "mean" in out:
+        return _host(model, out["mean"])
+    raise ValueError(f"{type(model).__name__} has no decoder mean to draw (no decode_mean, and decode(z) gives "
+                     f"neither 'logits' nor 'mean')")
 
 
 def _clip01(images):
@@ -28,19 +42,27 @@ def _clip01(images):
 
 
 def sample_figure(model, path, image_shape, n=100, rng=0):
-    """A grid of ``n`` decoder means at z ~ N(0, I) (Kingma & Welling's Figure 5)."""
+    """A grid of ``n`` decoder means at z ~ N(0, I) (Kingma & Welling's Figure 5). A conditional
+    model draws the classes 0, 1, ..., K-1 in turn (one class per column when n = 10 K)."""
     from ..plotting import image_grid
 
-    images = _host(model, model.sample(n, rng=as_generator(rng)))
-    return image_grid(_clip01(images), image_shape, path, title=f"{n} samples: decoder means at z ~ N(0, I)")
+    title = f"{n} samples: decoder means at z ~ N(0, I)"
+    cond = {}
+    if needs_labels(model):
+        cond = condition_kwargs(model, np.arange(n) % condition_size(model))
+        title += ", classes 0, 1, ... in turn"
+    images = _host(model, model.sample(n, rng=as_generator(rng), **cond))
+    return image_grid(_clip01(images), image_shape, path, title=title)
 
 
-def reconstruction_figure(model, x, path, image_shape, n=20):
-    """The first ``n`` rows of ``x`` above their reconstructions E[x | z = mu(x)]."""
+def reconstruction_figure(model, x, path, image_shape, n=20, labels=None):
+    """The first ``n`` rows of ``x`` above their reconstructions E[x | z = mu(x)] (a conditional
+    model needs their ``labels``)."""
     from ..plotting import reconstruction_grid
 
     x = np.asarray(x[:n])
-    return reconstruction_grid(x, _clip01(_host(model, model.reconstruct(x))), image_shape, path, n=n,
+    cond = condition_kwargs(model, None if labels is None else np.asarray(labels)[:n])
+    return reconstruction_grid(x, _clip01(_host(model, model.reconstruct(x, **cond))), image_shape, path, n=n,
                                ncols=min(10, n))
 
 
@@ -49,7 +71,12 @@ def manifold_figure(model, path, image_shape, n=20, dims=(0, 1)):
     dimensions (``dims``); the other latent dimensions are held at the prior mean 0."""
     from ..plotting import manifold_grid
 
-    Z = int(model.latent_dim)
+    if needs_labels(model):
+        raise ValueError("the manifold of a conditional model depends on the class; it is not drawn")
+    Z = getattr(model, "latent_dim", None)
+    if not isinstance(Z, (int, np.integer)) or Z < 2:
+        raise ValueError(f"{type(model).__name__} has no latent space of 2 or more dimensions to draw")
+    Z = int(Z)
     i, j = dims
     if not (0 <= i < Z and 0 <= j < Z and i != j):
         raise ValueError(f"dims must be two different latent dimensions in [0, {Z}), got {dims}")
@@ -67,7 +94,10 @@ def latent_figure(model, x, labels, path, dims=(0, 1)):
     """Posterior means of ``x`` (two latent dimensions), coloured by label."""
     from ..plotting import latent_scatter
 
-    mu = _host(model, model.encode(np.asarray(x), **condition_kwargs(model, labels))[0])
+    out = model.encode(np.asarray(x), **condition_kwargs(model, labels))
+    mu = _host(model, out[0] if isinstance(out, tuple) else out)
+    if mu.ndim != 2 or mu.shape[1] < 2:
+        raise ValueError(f"{type(model).__name__} has no latent codes of 2 or more dimensions to draw")
     return latent_scatter(mu[:, list(dims)] if mu.shape[1] > 2 else mu, labels, path,
                           title="posterior means" + (f" (latent dims {dims[0]}, {dims[1]} of {mu.shape[1]})"
                                                      if mu.shape[1] > 2 else ""))

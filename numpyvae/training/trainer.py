@@ -108,6 +108,7 @@ class Trainer:
         self.history = []
         self._stop_requested = False
         self._good = None                 # (meta, arrays) of the last good state, in host memory
+        self._session_start = time.perf_counter()
         self._saved_samples = None        # training samples of the last checkpoint written
 
     # ------------------------------------------------------------------ resuming
@@ -189,6 +190,9 @@ class Trainer:
         finally:
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)
+            now = time.perf_counter()
+            self.state["wall_time"] += now - self._session_start           # this session's time is now counted
+            self._session_start = now
         return self.history
 
     def _run(self, x, labels):
@@ -341,6 +345,17 @@ class Trainer:
         self._snapshot(write=final or cfg.checkpoint_every is not None and st["n_evals"] % cfg.checkpoint_every == 0)
         if self.callback is not None:
             self.callback(self, record)
+
+    def save(self, path=None):
+        """Write the current state (model, optimizer, progress) to ``path`` (default: the checkpoint
+        path); returns the path. Use it after changing the model outside the loop (e.g. fitting a
+        prior over its codes)."""
+        path = self.checkpoint_path if path is None else path
+        if path is None:
+            raise ValueError("no checkpoint path: pass one to save() or to the Trainer")
+        if self.state is None:
+            raise ValueError("nothing to save yet: call fit() first")
+        return write_checkpoint(path, *make_checkpoint(self.model, self.optimizer, self._trainer_meta(), self.extra))
 
     def _snapshot(self, write):
         """Keep the current state as the last good one (in memory) and, if ``write``, save it."""
