@@ -363,3 +363,17 @@ def test_progress_is_live_on_a_terminal_and_one_line_per_evaluation_elsewhere(da
     quiet = io.StringIO()
     Trainer(small_model(), epochs=1, seed=0, progress=Progress(stream=quiet, enabled=False)).fit(x)
     assert quiet.getvalue() == ""
+
+
+def test_the_evaluation_schedule_changes_neither_the_training_nor_the_recorded_values(data):
+    x, _, xt, _ = data
+    a = Trainer(small_model(), epochs=6, seed=3, eval_every="epoch")
+    b = Trainer(small_model(), epochs=6, seed=3, eval_every=250)
+    a.fit(x, x_test=xt)
+    b.fit(x, x_test=xt)
+    assert params_equal(a.model, b.model)
+    rb = {r["samples"]: r for r in b.history}
+    common = [r for r in a.history if r["samples"] in rb]
+    assert [r["samples"] for r in common] == [0, 1800, 3000, 3600]    # the points both schedules visit
+    for r in common:
+        assert r["train_bound"] == rb[r["samples"]]["train_bound"] and r["test_bound"] == rb[r["samples"]]["test_bound"]

@@ -13,8 +13,8 @@ clean stop on Ctrl-C.
 
 Reproducibility: every random draw of the loop comes from one ``numpy.random.Generator`` seeded
 with ``config.seed`` (epoch permutation, dynamic binarization, noise). Evaluation draws from
-generators of its own (``default_rng([seed, 3, k])`` for the k-th evaluation), so evaluating more
-or less often never changes the training trajectory. A checkpoint stores the generator's state
+generators of its own (``default_rng([seed, 3, samples_seen])``), so evaluating more or less often
+never changes the training trajectory, nor the value recorded at a given point. A checkpoint stores the generator's state
 at the start of the current epoch and after the last step, so a resumed run redraws the same
 permutation, skips the batches already done and continues bit-for-bit as if it had never stopped.
 """
@@ -322,7 +322,7 @@ class Trainer:
 
     def _evaluate(self, final=False):
         cfg, st = self.config, self.state
-        rng = np.random.default_rng([cfg.seed, 3, st["n_evals"]])
+        rng = np.random.default_rng([cfg.seed, 3, st["samples"]])          # the same noise at a point, whatever the schedule
         record = {"samples": st["samples"], "epoch": st["samples"] / st["n_train"],
                   "wall_time": None, "train_bound": None, "test_bound": None,
                   "batch_bound": st["batch_sum"] / st["batch_count"] if st["batch_count"] else None}
