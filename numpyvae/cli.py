@@ -104,7 +104,7 @@ def _checkpoint_data(ckpt, args):
     if name is None:
         raise ValueError("this checkpoint does not say which data set it was trained on; pass --data")
     spec = data_spec(name, protocol=args.protocol or saved.get("protocol", "kw2013"),
-                     binarize=saved.get("binarize", "none") if args.data is None else "none",
+                     binarize=saved.get("binarize", "none") if name == saved.get("name") else "none",
                      data_dir=args.data_dir if args.data_dir is not None else saved.get("data_dir"),
                      limit=args.limit, seed=saved.get("seed", 0))
     return spec
@@ -397,11 +397,12 @@ def evaluate_command(parser):
         "mean ELBO per datapoint and the importance-sampled estimate of log p(x) (K&W appendix D) with K "
         "samples per datapoint, each with its standard error.")
     parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
-    parser.add_argument("--split", choices=("train", "valid", "test"), default="test")
+    parser.add_argument("--split", choices=("train", "valid", "test"), default="test", help="split evaluated")
     _add_data_options(parser)
     parser.add_argument("--elbo-samples", type=int, default=1, help="noise samples L for the ELBO")
     parser.add_argument("--is-samples", type=int, default=1000,
-                        help="importance samples K per datapoint for log p(x) (0: skip)")
+                        help="importance samples K per datapoint for log p(x) (0: skip); K forward passes per "
+                             "datapoint, so use --limit for a quick estimate")
     parser.add_argument("--seed", type=int, default=0, help="seeds the noise")
     parser.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
 
@@ -486,7 +487,7 @@ def sample_command(parser):
 def reconstruct_command(parser):
     parser.description = "Encode datapoints to their posterior means, decode them, and write inputs above outputs."
     parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
-    parser.add_argument("--split", choices=("train", "valid", "test"), default="test")
+    parser.add_argument("--split", choices=("train", "valid", "test"), default="test", help="split shown")
     _add_data_options(parser)
     parser.add_argument("--n", type=int, default=20, help="number of datapoints shown")
     parser.add_argument("--out", default=None, help="PNG file (default: reconstructions.png beside the checkpoint)")
