@@ -252,7 +252,7 @@ class Trainer:
                     st["rng"] = rng_state(rng)
                     self._evaluate(final=end)
                     t_rate, s_rate = time.perf_counter(), st["samples"]
-                elif (b == n_batches and self.checkpoint_path is not None
+                elif (b == n_batches and self.checkpoint_path is not None and cfg.checkpoint_seconds is not None
                       and time.perf_counter() - self._saved_at > cfg.checkpoint_seconds):
                     st["rng"] = rng_state(rng)                              # no evaluation for a while: save anyway
                     self._snapshot(write=True)
