@@ -1,0 +1,75 @@
+"""Every numbered example in examples/ runs in quick mode, exits 0 and writes the files it promises.
+
+Each example runs in a subprocess, as a user would run it, with a non-interactive matplotlib backend
+and a temporary output folder. Examples that need the real data sets are skipped when
+NUMPYVAE_DATA does not point at them.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+# name -> (files written into --out, data files needed under NUMPYVAE_DATA, text the output must contain)
+SPECS = {
+    "01_elbo_by_hand.py": ((), (), "by-hand values match the library"),
+    "02_reparam_vs_score_function.py": (("reparam_vs_score.png",), (), "variance ratio"),
+    "03_backprop_one_layer.py": (("fd_error_vs_step.png",), (), "best central step"),
+    "04_gradcheck_a_vae.py": ((), (), "as expected"),
+}
+
+
+def numbered_examples():
+    return sorted(p.name for p in EXAMPLES.glob("[0-9][0-9]_*.py"))
+
+
+def test_every_numbered_example_is_tested():
+    assert numbered_examples() == sorted(SPECS), "add the new example to SPECS in tests/test_examples.py"
+
+
+def test_output_folder_is_ignored_by_git():
+    ignored = subprocess.run(["git", "check-ignore", "-q", "examples/output/x.png"], cwd=REPO)
+    if ignored.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert ignored.returncode == 0, "examples/output/ must be listed in .gitignore"
+
+
+def _missing_data(needed):
+    root = os.environ.get("NUMPYVAE_DATA")
+    if not needed:
+        return None
+    if not root:
+        return "NUMPYVAE_DATA is not set"
+    root = Path(root) if Path(root).is_absolute() else (REPO / root)
+    missing = [f for f in needed if not (root / f).is_file()]
+    return f"data files missing under {root}: {missing}" if missing else None
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_example_runs_in_quick_mode(name, tmp_path):
+    files, needed, marker = SPECS[name]
+    reason = _missing_data(needed)
+    if reason:
+        pytest.skip(reason)
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(REPO))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), "--quick", "--out", str(out)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
+    log = f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, log
+    assert marker in proc.stdout, log
+    for f in files:
+        path = out / f
+        assert path.is_file() and path.stat().st_size > 0, f"{name} did not write {f}\n{log}"
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_example_has_a_docstring_saying_how_to_run_it(name):
+    import ast
+
+    doc = ast.get_docstring(ast.parse((EXAMPLES / name).read_text()))
+    assert doc and "Run" in doc and f"examples/{name}" in doc, f"{name}: docstring must say what it teaches and how to run it"
