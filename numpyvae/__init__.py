@@ -9,6 +9,7 @@ from .decoders import LIKELIHOODS, BernoulliDecoder, GaussianDecoder
 from .encoders import GaussianEncoder
 from .evaluation import importance_sampled_log_px
 from .layers import MLP, Dense
+from .linear_gaussian import PPCA, FactorAnalysis
 from .optim import SGD, Adagrad, Adam, RMSProp, make_optimizer
 from .vae import VAE
 
@@ -17,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "VAE", "SGD", "Adagrad", "Adam", "RMSProp", "make_optimizer", "MLP", "Dense", "GaussianEncoder",
     "BernoulliDecoder", "GaussianDecoder", "LIKELIHOODS", "Backend", "array_module", "get_backend",
-    "importance_sampled_log_px", "gradcheck", "ops", "__version__",
+    "importance_sampled_log_px", "gradcheck", "ops", "PPCA", "FactorAnalysis", "__version__",
 ]
