@@ -20,6 +20,7 @@ SPECS = {
     "02_reparam_vs_score_function.py": (("reparam_vs_score.png",), (), "variance ratio"),
     "03_backprop_one_layer.py": (("fd_error_vs_step.png",), (), "best central step"),
     "04_gradcheck_a_vae.py": ((), (), "as expected"),
+    "09_ppca_vs_linear_vae.py": (("ppca_vs_linear_vae.png",), (), "principal angles"),
 }
 
 
