@@ -58,9 +58,26 @@ def _missing_data(names):
     return None
 
 
+def _missing_modules(name):
+    """numpyvae submodules the example imports that this checkout does not have (parts still to land)."""
+    import ast
+    import importlib.util
+
+    wanted = set()
+    for node in ast.walk(ast.parse((EXAMPLES / name).read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("numpyvae."):
+            wanted.add(node.module)
+        elif isinstance(node, ast.Import):
+            wanted.update(a.name for a in node.names if a.name.startswith("numpyvae."))
+    return sorted(m for m in wanted if importlib.util.find_spec(m) is None)
+
+
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_example_runs_in_quick_mode(name, tmp_path):
     files, needed, marker = SPECS[name]
+    missing = _missing_modules(name)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}, not in this checkout")
     reason = _missing_data(needed)
     if reason:
         pytest.skip(reason)
