@@ -25,6 +25,7 @@ SPECS = {
                                "importance-sampled log p(x)"),
     "06_manifold_2d.py": (("frey_manifold.png", "mnist_manifold.png", "mnist_latent_scatter.png"),
                           ("mnist", "frey"), "wrote"),
+    "07_iwae_bounds.py": (("iwae_bounds.png",), ("mnist",), "IWAE - VAE"),
     "08_beta_vae_tradeoff.py": (("beta_tradeoff.png", "beta_reconstructions.png"), ("mnist",), "active units"),
     "09_ppca_vs_linear_vae.py": (("ppca_vs_linear_vae.png",), (), "principal angles"),
 }
