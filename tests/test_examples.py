@@ -104,3 +104,58 @@ def test_example_has_a_docstring_saying_how_to_run_it(name):
 
     doc = ast.get_docstring(ast.parse((EXAMPLES / name).read_text()))
     assert doc and "Run" in doc and f"examples/{name}" in doc, f"{name}: docstring must say what it teaches and how to run it"
+
+
+# ---------------------------------------------------------------- the docs name only code that exists
+DOCS = [REPO / "docs" / name for name in ("derivations.md", "index.md", "README-tour.md")]
+
+
+def _definitions():
+    """{relative path: names it defines} for every module of the package: module-level functions,
+    classes and constants, and ``Class.method`` for every method."""
+    import ast
+
+    defs = {}
+    for path in (REPO / "numpyvae").rglob("*.py"):
+        names = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+                if isinstance(node, ast.ClassDef):
+                    names.update(f"{node.name}.{m.name}" for m in node.body if isinstance(m, ast.FunctionDef))
+            elif isinstance(node, ast.Assign):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        defs[path.relative_to(REPO).as_posix()] = names
+    return defs
+
+
+def test_docs_name_functions_in_the_files_that_define_them():
+    import re
+
+    defs = _definitions()
+    every = set().union(*defs.values())
+    problems = []
+    for doc in DOCS:
+        text = doc.read_text()
+        # "`f` in numpyvae/x.py", "`f` / `g` in `numpyvae/x.py`": each name must be defined in that file
+        for m in re.finditer(r"((?:`[\w.]+`(?:,| /| and| or)?\s*)+)in `?(numpyvae/[\w/]+\.py)`?", text):
+            path = m.group(2)
+            if path not in defs:
+                problems.append(f"{doc.name}: no file {path}")
+                continue
+            for name in re.findall(r"`([\w.]+)`", m.group(1)):
+                if name not in defs[path]:
+                    problems.append(f"{doc.name}: {name} is not defined in {path}")
+        # any Class.method or *_forward / *_backward named anywhere must exist somewhere
+        for name in set(re.findall(r"`([A-Z]\w*\.\w+|\w+_(?:forward|backward))`", text)):
+            if name not in every:
+                problems.append(f"{doc.name}: {name} is not defined in numpyvae")
+        # files and tests named in the docs must exist
+        for path in set(re.findall(r"\b((?:numpyvae|tests|examples)/[\w/]+\.py)\b", text)):
+            if not (REPO / path).is_file():
+                problems.append(f"{doc.name}: {path} does not exist")
+        tests_text = "\n".join(p.read_text() for p in (REPO / "tests").glob("test_*.py"))
+        for test in set(re.findall(r"`(test_\w+)`", text)):
+            if f"def {test}(" not in tests_text:
+                problems.append(f"{doc.name}: no test named {test}")
+    assert not problems, "\n".join(problems)
