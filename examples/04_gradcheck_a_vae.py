@@ -37,8 +37,7 @@ import numpyvae as nv
 import numpyvae.layers
 import numpyvae.vae
 from numpyvae.gradcheck import check_model
-from numpyvae.ops.gaussian import (kl_standard_normal_forward, log_normal_forward, log_standard_normal_forward,
-                                   reparameterize_backward, reparameterize_forward)
+from numpyvae.ops.gaussian import kl_standard_normal_forward, log_normal_forward, log_standard_normal_forward
 from numpyvae.ops.linear import linear_backward
 
 TOL = 1e-6

@@ -22,8 +22,6 @@ import _common
 
 import sys
 
-import numpy as np
-
 import numpyvae as nv
 from numpyvae import plotting
 from numpyvae.datasets import DatasetNotFoundError, load_dataset

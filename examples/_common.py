@@ -1,4 +1,4 @@
-"""Shared plumbing for the numbered examples: command-line flags, the output folder, data lookup.
+"""Shared plumbing for the numbered examples: command-line flags and the output folder.
 
 Importing this module puts the repository root first on ``sys.path``, so every example runs from a
 checkout (``python examples/01_elbo_by_hand.py``) without installing the package, and uses the
@@ -42,15 +42,3 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def data_root():
-    """The folder named by NUMPYVAE_DATA, or ``../shared/data`` beside the checkout; None if neither exists."""
-    env = os.environ.get("NUMPYVAE_DATA")
-    if env:
-        path = Path(env)
-        if not path.is_absolute():
-            path = (Path.cwd() / path).resolve()
-        return path if path.is_dir() else None
-    shared = REPO.parent / "shared" / "data"
-    return shared if shared.is_dir() else None

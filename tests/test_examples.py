@@ -56,7 +56,8 @@ def _missing_data(names):
                 find_dataset_files(name, split, download=False)
             except DatasetNotFoundError:
                 where = os.environ.get("NUMPYVAE_DATA")
-                return f"{name} files not found ({'NUMPYVAE_DATA is not set' if not where else 'NUMPYVAE_DATA=' + where})"
+                setting = f"NUMPYVAE_DATA={where}" if where else "NUMPYVAE_DATA is not set"
+                return f"{name} files not found ({setting})"
     return None
 
 
@@ -103,7 +104,8 @@ def test_example_has_a_docstring_saying_how_to_run_it(name):
     import ast
 
     doc = ast.get_docstring(ast.parse((EXAMPLES / name).read_text()))
-    assert doc and "Run" in doc and f"examples/{name}" in doc, f"{name}: docstring must say what it teaches and how to run it"
+    assert doc and "Run" in doc and f"examples/{name}" in doc, \
+        f"{name}: the docstring must say what it teaches and how to run it"
 
 
 # ---------------------------------------------------------------- the docs name only code that exists
