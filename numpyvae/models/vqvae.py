@@ -64,7 +64,7 @@ class VQVAE(BaseModel):
         ``enc.<i>.W/b``, ``enc.z.W`` (H, M d), ``enc.z.b``, ``vq.codebook`` (K, d) and the decoder's
         ``dec.*`` (its first layer reads M d inputs).
     buffers : dict of str -> array
-        With EMA updates, ``vq.ema_count`` (K,) and ``vq.ema_sum`` (K, d); after :meth:`fit_prior`,
+        With EMA updates, ``vq.ema_count`` (K,), the moving average of the code counts; after :meth:`fit_prior`,
         ``vq.prior_logprobs`` (M, K).
     """
 
@@ -96,9 +96,8 @@ class VQVAE(BaseModel):
         params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
         self._set_params(params)
         if self.codebook_update == "ema":
-            # every code starts as if seen once at its initial value: e_k = sum_k / count_k
+            # every code starts as if seen once, at its initial value
             self.buffers["vq.ema_count"] = self.backend.xp.ones(K, dtype=self.dtype)
-            self.buffers["vq.ema_sum"] = self.params["vq.codebook"].copy()
 
     @property
     def latent_dim(self):
@@ -184,23 +183,28 @@ class VQVAE(BaseModel):
         return float(terms["loss"].mean()), self._ordered(grads)
 
     def _ema_update(self, ze, indices):
-        r"""N_k <- g N_k + (1 - g) n_k;  m_k <- g m_k + (1 - g) sum_{i: k_i = k} z_e,i;  e_k = m_k / N~_k,
+        r"""One EMA step of the codebook (van den Oord et al., appendix A.1):
 
-        N~ the Laplace-smoothed counts (N_k + s) / (sum N + K s) * sum N (van den Oord et al., A.1)."""
+            N_k <- g N_k + (1 - g) n_k;   m_k <- g m_k + (1 - g) sum_{i: k_i = k} z_e,i;   e_k = m_k / N~_k
+
+        with n_k the batch's assignment counts and N~ the Laplace-smoothed counts
+        (N_k + s) / (sum N + K s) * sum N. The codebook itself is the state: m_k = e_k N~_k is
+        recovered from it, so only the counts N are kept in ``buffers["vq.ema_count"]``.
+        """
         xp = self.backend.xp
         K, g = self.codebook_size, self.ema_decay
         flat_idx = indices.reshape(-1)                                  # (N,)
         onehot = (flat_idx[:, None] == xp.arange(K)).astype(self.dtype)  # (N, K)
-        counts = onehot.sum(axis=0)                                     # (K,)
+        counts = onehot.sum(axis=0)                                     # (K,)  n_k
         sums = xp.matmul(onehot.T, ze.reshape(-1, self.code_dim))       # (K, d)
-        count, total = self.buffers["vq.ema_count"], self.buffers["vq.ema_sum"]
+        count = self.buffers["vq.ema_count"]                            # (K,)  N_k, updated in place
+        codebook = self.params["vq.codebook"]                           # (K, d)
+        m = codebook * _smoothed(count)[:, None]                        # (K, d)  m_k = e_k N~_k
         count *= g
         count += (1.0 - g) * counts
-        total *= g
-        total += (1.0 - g) * sums
-        n = count.sum()
-        smoothed = (count + EMA_SMOOTHING) / (n + K * EMA_SMOOTHING) * n  # (K,)
-        self.params["vq.codebook"][...] = total / smoothed[:, None]
+        m *= g
+        m += (1.0 - g) * sums
+        codebook[...] = m / _smoothed(count)[:, None]
 
     # ------------------------------------------------------------------ scores
     def score(self, x, eps=None, rng=None, n_samples=1):
@@ -279,16 +283,26 @@ class VQVAE(BaseModel):
         self.buffers["vq.prior_logprobs"] = self.backend.asarray(logp, dtype=self.dtype)
         return self
 
-    def sample(self, n, rng=None, mean=True):
-        """Draw ``n`` datapoints: codes k_m ~ p_m independently per slot (the prior of :meth:`fit_prior`),
-        then the decoder's mean (``mean=True``) or a sample."""
+    def sample_codes(self, n, rng=None):
+        """Draw ``n`` code vectors k (n, M) from the prior of :meth:`fit_prior`, each slot independently."""
         n = check_positive_int("n", n)
         if "vq.prior_logprobs" not in self.buffers:
-            raise ValueError("VQVAE.sample needs the categorical prior: call model.fit_prior(x_train) first")
+            raise ValueError("VQVAE sampling needs the categorical prior: call model.fit_prior(x_train) first")
         rng = self._generator(rng)
         probs = np.exp(self.backend.to_numpy(self.buffers["vq.prior_logprobs"]).astype(np.float64))  # (M, K)
-        cdf = np.cumsum(probs, axis=1)
+        cdf = np.cumsum(probs, axis=1)                                  # (M, K)
         u = rng.uniform(size=(n, self.n_latents, 1)) * cdf[:, -1:][None]  # (n, M, 1)
-        idx = np.minimum((u > cdf[None]).sum(axis=-1), self.codebook_size - 1)  # inverse-CDF sampling (n, M)
-        out = self.decode_codes(self.backend.asarray(idx))
+        idx = np.minimum((u > cdf[None]).sum(axis=-1), self.codebook_size - 1)  # inverse CDF, (n, M)
+        return self.backend.asarray(idx)
+
+    def sample(self, n, rng=None, mean=True):
+        """Draw ``n`` datapoints: codes from :meth:`sample_codes`, then the decoder's mean (``mean=True``)
+        or a sample."""
+        rng = self._generator(rng)
+        out = self.decode_codes(self.sample_codes(n, rng))
         return self.decoder.mean(out) if mean else self.decoder.sample(out, rng)
+
+def _smoothed(count):
+    """Laplace-smoothed counts (N_k + s) / (sum N + K s) * sum N: never zero, same total."""
+    n = count.sum()
+    return (count + EMA_SMOOTHING) / (n + count.shape[0] * EMA_SMOOTHING) * n
