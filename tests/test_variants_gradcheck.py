@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from numpyvae import ops
 from numpyvae.gradcheck import check_gradients
-from numpyvae.models import CVAE, IWAE, VQVAE, Autoencoder, FullCovVAE, HierarchicalVAE
+from numpyvae.models import CVAE, IWAE, Autoencoder, FullCovVAE, HierarchicalVAE
 
 SMOOTH = ["tanh", "softplus", "sigmoid", "elu"]      # no kinks a finite difference could straddle
 LIKELIHOODS = ["bernoulli", "gaussian", "gaussian_sigmoid", "gaussian_fixed"]

@@ -83,8 +83,8 @@ class CVAE(BaseModel):
         """Validate ``c``: (B, C) values, or (B,) integer labels -> one-hot (B, C), in the model's dtype."""
         xp = self.backend.xp
         if c is None:
-            raise ValueError(f"this model is conditional: pass the condition as keyword {name}= "
-                             f"(integer labels of shape ({batch_size},) or an array ({batch_size}, {self.condition_dim}))")
+            raise ValueError(f"this model is conditional: pass the condition as keyword {name}= (integer labels "
+                             f"of shape ({batch_size},) or an array ({batch_size}, {self.condition_dim}))")
         c = self.backend.asarray(c)
         if c.dtype.kind not in "biuf":
             raise ValueError(f"{name} must be numeric, got dtype {c.dtype}")

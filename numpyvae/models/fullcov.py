@@ -3,8 +3,8 @@ r"""A VAE whose posterior is a Gaussian with full covariance, Sigma = L L^T.
 The encoder has three heads on its last hidden layer h:
 
     mu = h W_mu + b_mu;   log_std = h W_ls + b_ls;   L' = h W_off + b_off   (Z (Z - 1) / 2 entries)
-    L  = mask * L' + diag(exp(log_std))                        (:func:`numpyvae.ops.fullcov.scale_tril_forward`)
-    z  = mu + L eps                                            (:func:`~numpyvae.ops.fullcov.tril_reparameterize_forward`)
+    L  = mask * L' + diag(exp(log_std))             (:func:`numpyvae.ops.fullcov.scale_tril_forward`)
+    z  = mu + L eps                                 (:func:`numpyvae.ops.fullcov.tril_reparameterize_forward`)
 
 - estimator "analytic": KL(N(mu, L L^T) || N(0, I)) = 1/2 [tr(L L^T) + mu^T mu - Z] - sum_i log L_ii
   (:func:`~numpyvae.ops.fullcov.kl_tril_standard_normal_forward`);
