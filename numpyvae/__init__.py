@@ -5,10 +5,12 @@ checked against finite differences in float64 (see :mod:`numpyvae.gradcheck`).
 """
 from . import gradcheck, ops
 from .backend import Backend, array_module, get_backend
+from .datasets import load_dataset
 from .decoders import LIKELIHOODS, BernoulliDecoder, GaussianDecoder
 from .encoders import GaussianEncoder
 from .evaluation import importance_sampled_log_px
 from .layers import MLP, Dense
+from .linear_gaussian import PPCA, FactorAnalysis
 from .optim import SGD, Adagrad, Adam, RMSProp, make_optimizer
 from .vae import VAE
 
@@ -19,5 +21,6 @@ __version__ = "0.1.0"
 __all__ = [
     "VAE", "SGD", "Adagrad", "Adam", "RMSProp", "make_optimizer", "MLP", "Dense", "GaussianEncoder",
     "BernoulliDecoder", "GaussianDecoder", "LIKELIHOODS", "Backend", "array_module", "get_backend",
-    "importance_sampled_log_px", "gradcheck", "models", "ops", "__version__",
+    "importance_sampled_log_px", "gradcheck", "models", "ops", "PPCA", "FactorAnalysis", "load_dataset",
+    "__version__",
 ]
