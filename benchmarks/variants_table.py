@@ -16,10 +16,10 @@ Usage (from the repository root):
     python benchmarks/variants_table.py --epochs 1 --n-test 1000 --out docs/variants_table.md
     python benchmarks/variants_table.py --models iwae5,hvae --epochs 20      # a subset, longer
 
-Needs the MNIST IDX files in $NUMPYVAE_DATA/mnist (default ../shared/data/mnist).
+Reads MNIST with :func:`numpyvae.datasets.load_dataset` from --data (default $NUMPYVAE_DATA, else
+../shared/data); it never downloads.
 """
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -32,8 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import numpyvae as nv  # noqa: E402
+from numpyvae.datasets import bernoulli_binarize, load_dataset  # noqa: E402
 from numpyvae.models import IWAE, FullCovVAE, HierarchicalVAE, active_units, estimate_log_px  # noqa: E402
 
+TEST_BINARIZATION_SEED = 12345
 ONE_LAYER = dict(input_dim=784, hidden_sizes=(200, 200), latent_dim=50, activation="tanh")
 TWO_LAYERS = dict(input_dim=784, hidden_sizes=(200, 200), latent_dims=(100, 50), hidden_sizes2=(100, 100),
                   activation="tanh")
@@ -56,22 +58,12 @@ ROWS = {
 }
 
 
-def read_idx(path):
-    """An IDX file (gzip-compressed) as a uint8 array."""
-    if not path.is_file():
-        raise FileNotFoundError(f"missing MNIST file {path}; set NUMPYVAE_DATA or --data")
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def load_mnist(root):
-    root = Path(root) / "mnist"
-    train = read_idx(root / "train-images-idx3-ubyte.gz").reshape(-1, 784) / 255.0
-    test = read_idx(root / "t10k-images-idx3-ubyte.gz").reshape(-1, 784) / 255.0
-    return train, test
+def load_mnist(data_dir):
+    """Grey-level training images (60000, 784) and the test images (10000, 784) binarized once."""
+    train = load_dataset("mnist", "train", data_dir=data_dir, protocol="official", download=False)
+    test = load_dataset("mnist", "test", data_dir=data_dir, protocol="official", binarize="static",
+                        rng=TEST_BINARIZATION_SEED, download=False)
+    return train.x, test.x
 
 
 def train(model, x_train, epochs, batch_size, lr, rng, log_every):
@@ -82,7 +74,7 @@ def train(model, x_train, epochs, batch_size, lr, rng, log_every):
         order = rng.permutation(n)
         for start in range(0, n - batch_size + 1, batch_size):
             probs = x_train[order[start:start + batch_size]]
-            xb = (rng.uniform(size=probs.shape) < probs).astype(model.dtype)   # dynamic binarization
+            xb = bernoulli_binarize(probs, rng).astype(model.dtype)           # a fresh draw at every step
             loss, grads = model.loss_and_grads(xb, rng=rng)
             opt.step(model.params, grads)
             step += 1
@@ -137,7 +129,8 @@ def main(argv=None):
     parser.add_argument("--eval-k", type=int, default=5000, help="importance samples for log p(x)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default=os.environ.get("NUMPYVAE_DATA", str(REPO.parent / "shared" / "data")))
+    parser.add_argument("--data", default=os.environ.get("NUMPYVAE_DATA", str(REPO.parent / "shared" / "data")),
+                        help="folder holding mnist/ (default: $NUMPYVAE_DATA)")
     parser.add_argument("--out", help="also write the markdown table (and a .json beside it) here")
     parser.add_argument("--log-every", type=int, default=0, help="print the loss every n steps (to stderr)")
     args = parser.parse_args(argv)
@@ -148,8 +141,7 @@ def main(argv=None):
         parser.error(f"unknown model(s) {unknown}; choose from {', '.join(ROWS)}")
 
     x_train, x_test = load_mnist(args.data)
-    bin_rng = np.random.default_rng(12345)
-    x_test = (bin_rng.uniform(size=x_test.shape) < x_test).astype(float)[:args.n_test]  # binarized once
+    x_test = x_test[:args.n_test]
     results = {}
     for i, key in enumerate(keys):
         label, objective, factory, _ = ROWS[key]
