@@ -16,8 +16,8 @@ EXTRA = {"cvae": {"condition_dim": 3}, "hierarchical-vae": {"latent_dims": (3, 2
          "vq-vae": {"n_latents": 2, "code_dim": 2, "codebook_size": 4}, "iwae": {"k": 3}}
 
 
-def _build(name, dtype=np.float64, seed=0):
-    kw = {**SMALL, **EXTRA.get(name, {})}
+def _build(name, dtype=np.float64, seed=0, **options):
+    kw = {**SMALL, **EXTRA.get(name, {}), **options}
     if name not in ("hierarchical-vae", "vq-vae", "cvae"):
         kw["latent_dim"] = 2
     return MODELS[name](10, dtype=dtype, rng=seed, **kw)
@@ -276,3 +276,37 @@ def test_training_raises_the_hierarchical_bound(k):
         _, grads = model.loss_and_grads(x[rng.integers(0, 300, 50)], rng=rng)
         opt.step(model.params, grads)
     assert model.bound(x, rng=1).mean() > start + 3
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_check_variant_passes_for_every_registered_model(name, rng):
+    # Glorot init: with N(0, 0.01^2) the encoder gradients are too small for a 1e-6 finite difference
+    model = _build(name, seed=3, init="glorot")
+    x = rng.uniform(size=(3, 10))
+    from numpyvae.models import check_variant
+
+    report = check_variant(model, x, rng=0, **_cond(model, 3, rng))
+    assert {r.name for r in report.rows} == set(model.params)
+    assert report.passed(1e-6), report.table()
+
+
+def test_check_variant_uses_the_straight_through_surrogate_for_the_vq_vae(rng):
+    from numpyvae.models import straight_through_surrogate, variant_loss
+
+    model = _build("vq-vae")
+    x = model._data(rng.uniform(size=(4, 10)))
+    loss_fn, _ = variant_loss(model, x)
+    assert loss_fn() == pytest.approx(float(model.forward(x)[0]["loss"].mean()), rel=1e-12)
+    assert straight_through_surrogate(model, x)() == pytest.approx(loss_fn(), rel=1e-15)
+    with pytest.raises(ValueError, match="no gradient check"):
+        variant_loss(object(), x)
+
+
+def test_check_variant_catches_a_wrong_autoencoder_gradient(monkeypatch, rng):
+    import numpyvae.models.autoencoder as autoencoder
+    from numpyvae.models import check_variant
+
+    original = autoencoder.squared_error_backward
+    monkeypatch.setattr(autoencoder, "squared_error_backward", lambda d, c: tuple(1.001 * g for g in original(d, c)))
+    model = Autoencoder(6, (4,), 2, loss="squared_error", rng=0, init="glorot")
+    assert not check_variant(model, rng.uniform(size=(3, 6))).passed(1e-6)
