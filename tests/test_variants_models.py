@@ -310,3 +310,15 @@ def test_check_variant_catches_a_wrong_autoencoder_gradient(monkeypatch, rng):
     monkeypatch.setattr(autoencoder, "squared_error_backward", lambda d, c: tuple(1.001 * g for g in original(d, c)))
     model = Autoencoder(6, (4,), 2, loss="squared_error", rng=0, init="glorot")
     assert not check_variant(model, rng.uniform(size=(3, 6))).passed(1e-6)
+
+
+def test_class_samples_figure_writes_one_row_per_class(tmp_path):
+    pytest.importorskip("matplotlib")
+    from numpyvae import plotting
+    from numpyvae.models import class_samples_figure
+
+    model = CVAE(12, 3, (4,), 2, rng=0, init="glorot")
+    path = class_samples_figure(model, tmp_path / "classes.png", image_shape=(3, 4), n_per_class=5, rng=1)
+    assert path.is_file() and path.stat().st_size > 0
+    grid = plotting.tile_images(samples_per_class(model, 5, rng=1).reshape(15, 12), (3, 4), nrows=3)
+    assert grid.shape == (3 * 3 + 2, 5 * 4 + 4)                         # 3 rows of 5 tiles, 1-pixel gaps

@@ -9,7 +9,7 @@ as keyword ``c``. :data:`MODELS` maps the command-line names to the classes.
 from ..vae import VAE
 from .autoencoder import Autoencoder
 from .checks import check_variant, straight_through_surrogate, variant_loss
-from .cvae import CVAE, samples_per_class
+from .cvae import CVAE, class_samples_figure, samples_per_class
 from .evaluation import active_units, estimate_log_px
 from .fullcov import FullCovGaussianEncoder, FullCovVAE
 from .hierarchical import HierarchicalVAE
@@ -33,6 +33,6 @@ MODELS = {
 __all__ = [
     "MODELS", "VAE", "IWAE", "CVAE", "FullCovVAE", "FullCovGaussianEncoder", "HierarchicalVAE", "VQVAE",
     "Autoencoder", "ImportanceWeightedModel", "BetaSchedule", "ConstantBeta", "LinearWarmup",
-    "samples_per_class", "estimate_log_px", "active_units", "check_variant", "variant_loss",
+    "samples_per_class", "class_samples_figure", "estimate_log_px", "active_units", "check_variant", "variant_loss",
     "straight_through_surrogate",
 ]

@@ -256,3 +256,15 @@ def samples_per_class(model, n_per_class, rng=None, mean=True):
         out = model.decode(z, c=model.backend.xp.full(n_per_class, label))
         rows.append(model.decoder.mean(out) if mean else model.decoder.sample(out, rng))
     return model.backend.xp.stack(rows)                                # (C, n, D)
+
+
+def class_samples_figure(model, path, image_shape=(28, 28), n_per_class=10, rng=None, title=None):
+    """Write a figure of :func:`samples_per_class`: one row per class, the same z in every column.
+
+    Uses :func:`numpyvae.plotting.image_grid` (matplotlib is imported only here). Returns the path.
+    """
+    from .. import plotting
+
+    grid = model.backend.to_numpy(samples_per_class(model, n_per_class, rng))   # (C, n, D)
+    C = grid.shape[0]
+    return plotting.image_grid(grid.reshape(C * n_per_class, -1), image_shape, path, nrows=C, title=title)
