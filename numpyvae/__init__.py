@@ -16,11 +16,14 @@ from .optim import SGD, Adagrad, Adam, RMSProp, make_optimizer
 from .training import TrainConfig, Trainer, load_checkpoint, load_model, save_checkpoint
 from .vae import VAE
 
+from . import models  # noqa: E402  (the variants build on the core imported above)
+
 __version__ = "0.1.0"
 
 __all__ = [
     "VAE", "SGD", "Adagrad", "Adam", "RMSProp", "make_optimizer", "MLP", "Dense", "GaussianEncoder",
     "BernoulliDecoder", "GaussianDecoder", "LIKELIHOODS", "Backend", "array_module", "get_backend",
-    "importance_sampled_log_px", "gradcheck", "ops", "PPCA", "FactorAnalysis", "load_dataset", "__version__",
-    "training", "Trainer", "TrainConfig", "save_checkpoint", "load_checkpoint", "load_model", "register_model",
+    "importance_sampled_log_px", "gradcheck", "models", "ops", "PPCA", "FactorAnalysis", "load_dataset",
+    "__version__", "training", "Trainer", "TrainConfig", "save_checkpoint", "load_checkpoint", "load_model",
+    "register_model",
 ]
