@@ -36,7 +36,7 @@ def test_every_model_has_the_trainer_interface(name, rng):
     assert isinstance(loss, float) and np.isfinite(loss)
     assert list(grads) == list(model.params)
     assert all(grads[k].shape == p.shape and grads[k].dtype == p.dtype for k, p in model.params.items())
-    score = model.score(x, rng=rng, **cond) if hasattr(model, "score") else model.elbo(x, rng=rng, **cond)
+    score = model.elbo(x, rng=rng, **cond) if hasattr(model, "elbo") else model.score(x, rng=rng, **cond)
     assert score.shape == (4,) and np.all(np.isfinite(score))
     assert model.reconstruct(x, **cond).shape == (4, 10)
     if hasattr(model, "fit_prior"):
