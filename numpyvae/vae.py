@@ -18,6 +18,7 @@ import numpy as np
 from .backend import get_backend
 from .decoders import LIKELIHOODS, make_decoder
 from .encoders import GaussianEncoder
+from .estimator import EstimatorMixin
 from .init import INITIALIZERS
 from .inplace import pack
 from .ops.activations import ACTIVATIONS
@@ -40,7 +41,7 @@ def as_generator(rng):
     raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 
 
-class VAE:
+class VAE(EstimatorMixin):
     """Variational autoencoder with a diagonal-Gaussian encoder and an MLP decoder.
 
     Parameters
