@@ -56,9 +56,10 @@ def kl_backward_missing_half(dkl, cache):
     return dkl[..., None] * mu, dkl[..., None] * (var - 1.0)
 
 
-def linear_backward_mean_bias(dy, cache):
-    """BUG: db = mean over the batch instead of the sum."""
-    dx, dW, db = linear_backward(dy, cache)
+def linear_backward_mean_bias(dy, cache, **kwargs):
+    """BUG: db = mean over the batch instead of the sum. (``kwargs``: the layer's ``out`` arrays and
+    ``need_dx``, passed on.)"""
+    dx, dW, db = linear_backward(dy, cache, **kwargs)
     return dx, dW, dy.mean(axis=0)
 
 
