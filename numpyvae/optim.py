@@ -280,14 +280,19 @@ class Adam(Optimizer):
         return {**super().hyperparameters(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
     def load_state_dict(self, state):
-        slots = state.get("slots", {})
-        if "m" in slots or "v" in slots:                              # the moments themselves
-            slots = {"m_sum": {k: a / (1.0 - self.beta1) for k, a in slots.get("m", {}).items()},
-                     "v_sum": {k: a / (1.0 - self.beta2) for k, a in slots.get("v", {}).items()}}
-            state = {**state, "slots": slots}
         super().load_state_dict(state)
+        self._sums_from_moments()
+
+    def _sums_from_moments(self):
+        """Turn slots ``"m"`` and ``"v"`` (the moments themselves, as a state saved by an earlier
+        version holds them) into ``m_sum = m / (1 - b1)`` and ``v_sum = v / (1 - b2)``."""
+        if "m" in self.slots or "v" in self.slots:
+            m, v = self.slots.pop("m", {}), self.slots.pop("v", {})
+            self.slots.setdefault("m_sum", {}).update({k: a / (1.0 - self.beta1) for k, a in m.items()})
+            self.slots.setdefault("v_sum", {}).update({k: a / (1.0 - self.beta2) for k, a in v.items()})
 
     def _begin_step(self):
+        self._sums_from_moments()                                     # also for slots set directly
         c_t = math.sqrt((1.0 - self.beta2) / (1.0 - self.beta2 ** self.t))
         self._a_t = self.lr * (1.0 - self.beta1) / ((1.0 - self.beta1 ** self.t) * c_t)
         self._e_t = self.eps / c_t

@@ -308,9 +308,16 @@ def test_adam_keeps_the_moments_as_discounted_sums_and_loads_the_moments_themsel
         "v": {k: (1 - b2) * a for k, a in opt.slots["v_sum"].items()}}}
     resumed = nv.Adam(lr=0.01, beta1=b1, beta2=b2)
     resumed.load_state_dict(textbook)
+    direct = nv.Adam(lr=0.01, beta1=b1, beta2=b2)                    # slots set by hand, as some loops do
+    direct.t = 3
+    direct.slots = {s: dict(a) for s, a in textbook["slots"].items()}
     other = {k: v.copy() for k, v in params.items()}
+    third = {k: v.copy() for k, v in params.items()}
     for g in grads_seq[3:]:
         opt.step(params, g)
         resumed.step(other, g)
+        direct.step(third, g)
+    assert set(resumed.slots) == set(direct.slots) == {"m_sum", "v_sum"}
     for k in params:
         np.testing.assert_allclose(other[k], params[k], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(third[k], params[k], rtol=1e-13, atol=1e-15)
