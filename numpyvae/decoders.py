@@ -12,6 +12,8 @@ Every decoder has the same interface:
 
 The first four take an optional ``workspace`` (see :mod:`numpyvae.workspace`) to draw their
 arrays from.
+
+Derivation: docs/derivations.md#likelihoods
 """
 import math
 

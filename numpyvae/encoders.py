@@ -4,6 +4,8 @@ r"""Recognition models q(z | x) (K&W section 2.4, appendix C.2).
 q(z | x) = N(z; mu, diag(exp(logvar))), with two linear heads on the last hidden layer:
 
     h = MLP(x);   mu = h W_mu + b_mu;   logvar = h W_logvar + b_logvar
+
+Derivation: docs/derivations.md#mlp-backward
 """
 from .layers import MLP, Dense
 

@@ -20,6 +20,8 @@ carries an error of a few eps * |f|, divided by 2h):
 
 so a gradient that is exactly zero, or far smaller than the loss, is not reported as a large error
 when finite differences simply cannot resolve it; any disagreement larger than round-off is.
+
+Derivation: docs/derivations.md#gradcheck
 """
 from dataclasses import dataclass, field
 from typing import List

@@ -10,6 +10,8 @@ Every method takes an optional ``workspace`` (:class:`numpyvae.workspace.Workspa
 makes (outputs, gradients) are then taken from it under keys that start with the layer's name,
 instead of being allocated. A layer that runs several times in one step needs a separate
 ``workspace.scope(...)`` for each run.
+
+Derivation: docs/derivations.md#mlp-backward
 """
 from .init import init_dense
 from .ops.activations import ACTIVATIONS

@@ -11,9 +11,12 @@ parameter.
 Common options:
 
 - ``weight_decay = lambda`` adds lambda * theta to every gradient: the gradient of
-  lambda/2 ||theta||^2, i.e. of -log p(theta) for a Gaussian prior N(0, I / lambda) on the parameters
+  lambda/2 ||theta||^2. For the per-datapoint loss that numpyvae minimises, a prior N(0, I / tau) on the
+  parameters of the summed objective corresponds to lambda = tau / N (docs/derivations.md#weight-decay)
   (K&W section 5 use p(theta) = N(0, I) with a small weight, giving MAP estimates).
 - ``clip_norm = c`` rescales the whole gradient (all parameters together) to global L2 norm at most c.
+
+Derivation: docs/derivations.md#optimizers
 """
 import math
 

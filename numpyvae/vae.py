@@ -11,7 +11,7 @@ For a datapoint x, with noise eps_l ~ N(0, I), l = 1..L:
 
 and the training loss is the batch mean of -ELBO (nats per datapoint). ``beta = 1`` is the plain
 VAE; other values give the beta-VAE objective. The backward pass below is the chain rule through
-these lines in reverse order; docs/derivations.md derives each step.
+these lines in reverse order; docs/derivations.md#mlp-backward lists the backward pass step by step.
 """
 import numpy as np
 

@@ -3,6 +3,8 @@ densities (Kingma & Welling 2013, section 2.4 and appendix B).
 
 Every diagonal Gaussian here is parameterised by its mean ``mu`` and log-variance ``logvar``:
 q(z | x) = N(z; mu, diag(exp(logvar))), so sigma = exp(logvar / 2).
+
+Derivation: docs/derivations.md#reparameterization
 """
 import math
 

@@ -2,6 +2,8 @@ r"""Decoder log-likelihoods log p(x | z), summed over data dimensions (K&W appen
 
 Both take the decoder's outputs for each latent sample: a leading sample axis on the parameters
 broadcasts against x, so x (B, D) is scored against logits (L, B, D) without being copied.
+
+Derivation: docs/derivations.md#likelihoods
 """
 from ..backend import array_module
 from ..workspace import as_workspace

@@ -1,4 +1,7 @@
-"""Affine layer y = x W + b and its backward pass."""
+"""Affine layer y = x W + b and its backward pass.
+
+Derivation: docs/derivations.md#linear
+"""
 from ..backend import array_module
 from .reductions import sum_first_axis
 from .registry import register_op

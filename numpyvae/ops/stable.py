@@ -2,6 +2,8 @@
 
 These are plain functions (no backward of their own): each op that uses one states its
 derivative in its own backward.
+
+Derivation: docs/derivations.md#stable
 """
 from ..backend import array_module
 
