@@ -1,9 +1,12 @@
 """The ``numpyvae`` command line. ``numpyvae <command> --help`` explains each command."""
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from .backend import BACKEND_NAMES, get_backend
 
 COMMANDS = {}
 OPTIMIZER_NAMES = ("adam", "adagrad", "rmsprop", "sgd")
@@ -541,6 +544,9 @@ def build_parser():
         help, configure = COMMANDS[name]
         p = sub.add_parser(name, help=help, formatter_class=HelpFormatter)
         runners[name] = configure(p)
+        p.add_argument("--backend", choices=BACKEND_NAMES, default=None,
+                       help="array backend: numpy (CPU) or cupy (NVIDIA GPU, needs numpyvae[gpu]); "
+                            "default: the NUMPYVAE_BACKEND environment variable, else numpy")
     parser.set_defaults(_runners=runners)
     return parser
 
@@ -552,6 +558,9 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
+        if getattr(args, "backend", None) is not None:
+            get_backend(args.backend)                                   # a clear error if it cannot run here
+            os.environ["NUMPYVAE_BACKEND"] = args.backend               # every model built below uses it
         return args._runners[args.command](args)
     except (ValueError, OSError, RuntimeError) as exc:                 # OSError: missing files and folders
         print(f"numpyvae {args.command}: error: {exc}", file=sys.stderr)

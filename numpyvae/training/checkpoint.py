@@ -254,15 +254,19 @@ def restore_state(model, optimizer, meta, arrays):
         optimizer.load_state_dict({"name": om["name"], "t": om["t"], "slots": slots})
 
 
-def load_checkpoint(path):
+def load_checkpoint(path, backend=None):
     """Load a checkpoint: the model, its optimizer and the saved trainer state.
+
+    Checkpoints hold host arrays, so one written on any backend loads on any other: ``backend``
+    (``"numpy"``, ``"cupy"``; default ``NUMPYVAE_BACKEND``, else NumPy) says where the model is built.
 
     Returns
     -------
     Checkpoint
     """
     meta, arrays = read_checkpoint(path)
-    model = build_model(meta["model"]["name"], meta["model"]["config"])
+    overrides = {} if backend is None else {"backend": backend}
+    model = build_model(meta["model"]["name"], meta["model"]["config"], **overrides)
     optimizer = None
     if meta.get("optimizer") is not None:
         om = meta["optimizer"]
@@ -272,6 +276,6 @@ def load_checkpoint(path):
                       extra=meta.get("extra") or {}, meta=meta)
 
 
-def load_model(path):
+def load_model(path, backend=None):
     """Load only the model from a checkpoint (see :func:`load_checkpoint`)."""
-    return load_checkpoint(path).model
+    return load_checkpoint(path, backend=backend).model
