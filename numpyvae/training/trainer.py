@@ -19,6 +19,7 @@ at the start of the current epoch and after the last step, so a resumed run redr
 permutation, skips the batches already done and continues bit-for-bit as if it had never stopped.
 """
 import hashlib
+import inspect
 import math
 import signal
 import threading
@@ -27,6 +28,7 @@ import time
 import numpy as np
 
 from ..optim import make_optimizer
+from ..workspace import Workspace
 from .checkpoint import load_checkpoint, make_checkpoint, restore_state, rng_from_state, rng_state, write_checkpoint
 from .config import TrainConfig, log_schedule_next
 from .evaluate import condition_kwargs, mean_bound, needs_labels
@@ -200,6 +202,10 @@ class Trainer:
         N, B, L = x.shape[0], cfg.batch_size, cfg.n_samples
         n_batches = math.ceil(N / B)
         cond_all = condition_kwargs(model, labels)
+        if "workspace" in inspect.signature(model.loss_and_grads).parameters:
+            step_kwargs = {"workspace": Workspace()}                       # the step's arrays, reused
+        else:
+            step_kwargs = {}
         backend = getattr(model, "backend", None)
         to_model = backend.asarray if backend is not None else np.asarray
         rng = rng_from_state(st["rng"])
@@ -222,7 +228,7 @@ class Trainer:
                 before = rng.bit_generator.state
                 phase = "loss"
                 try:
-                    loss, grads = model.loss_and_grads(xb, rng=rng, n_samples=L, **cond)
+                    loss, grads = model.loss_and_grads(xb, rng=rng, n_samples=L, **cond, **step_kwargs)
                     if not math.isfinite(loss):
                         self._diverged(loss)
                     phase = "update"
