@@ -16,7 +16,6 @@ plot it for wake-sleep with its recognition model as q.
 
 Fantasies from a Bernoulli decoder are binary draws; from a Gaussian decoder, mean plus noise.
 """
-import numpy as np
 
 from ..log_joint import log_joint
 from ..ops.gaussian import log_normal_backward, log_normal_forward, reparameterize_forward

@@ -103,3 +103,35 @@ class BaseModel:
         if not bool(self.backend.xp.isfinite(z).all()):
             raise ValueError(f"{name} contains NaN or infinite values")
         return z
+
+
+class StandardNormalPriorMixin:
+    """Generation for a model with one Gaussian latent layer z ~ N(0, I) and a decoder ``self.decoder``
+    on z: ``embed`` (the posterior mean, ``encode(x)[0]``), ``posterior_means``, ``decode``,
+    ``sample`` and ``reconstruct``. The class supplies ``encode``."""
+
+    def embed(self, x):
+        """The posterior mean E_q[z | x], shape (B, Z): a point in latent space per datapoint."""
+        return self.encode(x)[0]
+
+    def posterior_means(self, x, rng=None, n_samples=1):
+        """[E_q[z | x]] (one (B, Z) array per stochastic layer), for the active-units statistic."""
+        return [self.embed(x)]
+
+    def decode(self, z):
+        """Parameters of p(x | z) as a dict, for z (B, Z) or (L, B, Z) (see :meth:`numpyvae.VAE.decode`)."""
+        out, _ = self.decoder.forward(self.params, self._latents(z, self.latent_dim))
+        return out
+
+    def sample(self, n, rng=None, mean=True):
+        """Draw ``n`` datapoints: z ~ N(0, I), then the decoder's mean (``mean=True``) or a sample."""
+        n = check_positive_int("n", n)
+        rng = self._generator(rng)
+        z = self.backend.standard_normal(rng, (n, self.latent_dim), self.dtype)
+        out, _ = self.decoder.forward(self.params, z)
+        return self.decoder.mean(out) if mean else self.decoder.sample(out, rng)
+
+    def reconstruct(self, x):
+        """Decoder mean at the posterior mean: E[x | z = E_q[z | x]], shape (B, input_dim)."""
+        out, _ = self.decoder.forward(self.params, self.embed(x))
+        return self.decoder.mean(out)

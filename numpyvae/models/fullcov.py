@@ -24,7 +24,7 @@ from ..ops.fullcov import (kl_tril_standard_normal_backward, kl_tril_standard_no
 from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_forward
 from ..validation import check_choice, check_positive_int
 from ..vae import ESTIMATORS
-from .base import BaseModel, check_hidden_sizes, check_nonnegative
+from .base import BaseModel, StandardNormalPriorMixin, check_hidden_sizes, check_nonnegative
 
 
 class FullCovGaussianEncoder:
@@ -76,7 +76,7 @@ class FullCovGaussianEncoder:
         return dx, grads
 
 
-class FullCovVAE(BaseModel):
+class FullCovVAE(StandardNormalPriorMixin, BaseModel):
     """VAE with a full-covariance Gaussian posterior N(mu, L L^T).
 
     Parameters
@@ -212,29 +212,3 @@ class FullCovVAE(BaseModel):
         (mu, log_std, offdiag), _ = self.encoder.forward(self.params, self._data(x))
         Lm, _ = scale_tril_forward(log_std, offdiag)
         return mu, Lm
-
-    def embed(self, x):
-        """The posterior mean mu, shape (B, Z)."""
-        return self.encode(x)[0]
-
-    def posterior_means(self, x, rng=None, n_samples=1):
-        """[E_q[z | x]], for the active-units statistic."""
-        return [self.embed(x)]
-
-    def decode(self, z):
-        """Parameters of p(x | z) as a dict, for z (B, Z) or (L, B, Z)."""
-        out, _ = self.decoder.forward(self.params, self._latents(z, self.latent_dim))
-        return out
-
-    def sample(self, n, rng=None, mean=True):
-        """Draw ``n`` datapoints: z ~ N(0, I), then the decoder's mean (``mean=True``) or a sample."""
-        n = check_positive_int("n", n)
-        rng = self._generator(rng)
-        z = self.backend.standard_normal(rng, (n, self.latent_dim), self.dtype)
-        out, _ = self.decoder.forward(self.params, z)
-        return self.decoder.mean(out) if mean else self.decoder.sample(out, rng)
-
-    def reconstruct(self, x):
-        """Decoder mean at the posterior mean, shape (B, input_dim)."""
-        out, _ = self.decoder.forward(self.params, self.embed(x))
-        return self.decoder.mean(out)

@@ -17,11 +17,11 @@ from ..encoders import GaussianEncoder
 from ..ops.gaussian import (log_normal_backward, log_normal_forward, log_standard_normal_backward,
                             log_standard_normal_forward, reparameterize_backward, reparameterize_forward)
 from ..validation import check_choice, check_positive_int
-from .base import check_hidden_sizes
+from .base import StandardNormalPriorMixin, check_hidden_sizes
 from .importance import ImportanceWeightedModel
 
 
-class IWAE(ImportanceWeightedModel):
+class IWAE(StandardNormalPriorMixin, ImportanceWeightedModel):
     """Importance-weighted autoencoder with a diagonal-Gaussian encoder and an MLP decoder.
 
     Parameters
@@ -108,29 +108,3 @@ class IWAE(ImportanceWeightedModel):
         """Parameters of q(z | x): mu (B, Z) and logvar (B, Z)."""
         (mu, logvar), _ = self.encoder.forward(self.params, self._data(x))
         return mu, logvar
-
-    def embed(self, x):
-        """The posterior mean E_q[z | x] = mu, shape (B, Z): a point in latent space per datapoint."""
-        return self.encode(x)[0]
-
-    def posterior_means(self, x, rng=None, n_samples=1):
-        """[E_q[z | x]] (one (B, Z) array per stochastic layer), for the active-units statistic."""
-        return [self.embed(x)]
-
-    def decode(self, z):
-        """Parameters of p(x | z) as a dict, for z (B, Z) or (L, B, Z) (see :meth:`numpyvae.VAE.decode`)."""
-        out, _ = self.decoder.forward(self.params, self._latents(z, self.latent_dim))
-        return out
-
-    def sample(self, n, rng=None, mean=True):
-        """Draw ``n`` datapoints: z ~ N(0, I), then the decoder's mean (``mean=True``) or a sample."""
-        n = check_positive_int("n", n)
-        rng = self._generator(rng)
-        z = self.backend.standard_normal(rng, (n, self.latent_dim), self.dtype)
-        out, _ = self.decoder.forward(self.params, z)
-        return self.decoder.mean(out) if mean else self.decoder.sample(out, rng)
-
-    def reconstruct(self, x):
-        """Decoder mean at the posterior mean: E[x | z = mu(x)], shape (B, input_dim)."""
-        out, _ = self.decoder.forward(self.params, self.embed(x))
-        return self.decoder.mean(out)

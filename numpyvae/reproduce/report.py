@@ -8,7 +8,6 @@ import platform
 import shutil
 from pathlib import Path
 
-from . import paper
 
 PROTOCOL = """\
 ## Protocol
