@@ -186,6 +186,8 @@ def train_command(parser):
     m.add_argument("--beta", type=float, default=None, help="weight of the KL term (default 1)")
     m.add_argument("--init", default=None, help="normal (N(0, 0.01^2), the paper's; default), glorot or he")
     m.add_argument("--dtype", choices=("float32", "float64"), default="float64", help="floating-point precision")
+    m.add_argument("--k", type=int, default=None,
+                   help="importance samples per datapoint of the IWAE bound (models iwae, hierarchical-vae)")
     m.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help="any other constructor argument of the model, VALUE in JSON (repeatable)")
     t = parser.add_argument_group("training")
@@ -343,7 +345,7 @@ def _build_model(args, data_name, input_dim, labels):
             kwargs[key] = value
     given = {"hidden_sizes": args.hidden, "latent_dim": args.latent, "likelihood": args.likelihood,
              "activation": args.activation, "estimator": args.estimator, "beta": args.beta, "init": args.init,
-             "dtype": args.dtype}
+             "dtype": args.dtype, "k": args.k}
     for key, value in given.items():
         if value is None:
             continue

@@ -174,3 +174,13 @@ def test_train_on_mnist_subset_and_evaluate(tmp_path):
     assert ck.model.input_dim == 784 and ck.model.latent_dim == 20 and ck.extra["image_shape"] == [28, 28]
     result = json.loads(cli("evaluate", out, "--limit", "50", "--is-samples", "20", "--json").stdout)
     assert result["data"] == "mnist" and result["n"] == 50 and np.isfinite(result["log_px"])
+
+
+def test_train_takes_k_for_importance_weighted_models(tmp_path):
+    out = tmp_path / "iwae"
+    cli("train", "--data", "synthetic", "--model", "iwae", "--k", "3", "--epochs", "1", "--hidden", "8",
+        "--latent", "2", "--out", str(out))
+    assert json.loads((out / "config.json").read_text())["model"]["config"]["k"] == 3
+    proc = cli("train", "--data", "synthetic", "--k", "3", "--epochs", "1", "--out", str(tmp_path / "vae"),
+               check=False)
+    assert proc.returncode == 2 and "model 'vae' has no option 'k'" in proc.stderr
