@@ -1,0 +1,60 @@
+"""Interleaved timing: every candidate runs once per round, so machine noise hits them alike."""
+
+import statistics
+import time
+
+
+def _block(fn, sync, n):
+    """Wall and CPU seconds for ``n`` calls of ``fn`` followed by ``sync``."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        fn()
+    sync()
+    return time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2):
+    """Time several callables in A B C A B C ... rounds.
+
+    Parameters
+    ----------
+    candidates : dict
+        label -> (fn, sync); ``fn()`` does one unit of work, ``sync()`` waits for it.
+    rounds : int
+        Timed rounds; each candidate runs one block per round.  The order rotates every round.
+    block_s : float
+        Target duration of one block; the calls per block are set from the warm-up.
+    warmup_s : float
+        Warm-up time per candidate (at least two calls).
+
+    Returns
+    -------
+    dict
+        label -> {"median", "min", "max": seconds per call over the rounds, "calls": calls per
+        block, "rounds": per-round seconds per call, "cpu_per_wall": process CPU time over wall
+        time across all rounds (about 1 for one busy thread, 2 for two)}.
+    """
+    calls = {}
+    for label, (fn, sync) in candidates.items():
+        n, spent = 0, 0.0
+        while n < 2 or spent < warmup_s:
+            spent += _block(fn, sync, 1)[0]
+            n += 1
+        per_call = spent / n
+        calls[label] = max(1, int(block_s / per_call))
+    labels = list(candidates)
+    per_round = {label: [] for label in labels}
+    wall = {label: 0.0 for label in labels}
+    cpu = {label: 0.0 for label in labels}
+    for r in range(rounds):
+        shift = r % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            fn, sync = candidates[label]
+            w, c = _block(fn, sync, calls[label])
+            per_round[label].append(w / calls[label])
+            wall[label] += w
+            cpu[label] += c
+    return {label: {"median": statistics.median(t), "min": min(t), "max": max(t),
+                    "calls": calls[label], "rounds": t,
+                    "cpu_per_wall": cpu[label] / wall[label] if wall[label] > 0 else float("nan")}
+            for label, t in per_round.items()}
