@@ -1,0 +1,73 @@
+r"""Decoder log-likelihoods log p(x | z), summed over data dimensions (K&W appendix C).
+
+Both take the decoder's outputs for each latent sample: a leading sample axis on the parameters
+broadcasts against x, so x (B, D) is scored against logits (L, B, D) without being copied.
+"""
+from ..backend import array_module
+from .gaussian import LOG_2PI, _sum_to_shape
+from .registry import register_op
+from .stable import sigmoid, softplus
+
+
+def bernoulli_loglik_forward(x, logits):
+    r"""log p(x | eta) for a Bernoulli decoder, from logits, summed over pixels.
+
+    log p(x | eta) = sum_d [ x_d eta_d - softplus(eta_d) ]     (never forms log(sigmoid))
+    x may hold grey values in [0, 1] (the paper's MNIST usage): the expression is then the negative
+    cross-entropy. Shapes: x (B, D), logits (..., B, D) -> loglik (..., B).
+    """
+    xp = array_module(logits)
+    loglik = xp.sum(x * logits - softplus(logits), axis=-1)          # (..., B)
+    return loglik, (x, logits)
+
+
+def bernoulli_loglik_backward(dloglik, cache):
+    r"""d loglik / d eta_d = x_d - sigmoid(eta_d).   dloglik (..., B) -> dlogits (..., B, D)."""
+    x, logits = cache
+    return dloglik[..., None] * (x - sigmoid(logits))                # (..., B, D)
+
+
+def gaussian_loglik_forward(x, mean, logvar):
+    r"""log N(x; mean, diag(exp(logvar))), summed over data dimensions.
+
+    log p(x | z) = -1/2 sum_d [ log(2 pi) + logvar_d + (x_d - mean_d)^2 exp(-logvar_d) ]
+    Shapes: x (B, D), mean (..., B, D), logvar broadcastable to mean (a fixed variance may be a
+    scalar or (D,)) -> loglik (..., B).
+    """
+    xp = array_module(mean)
+    inv_var = xp.exp(-logvar)                                         # (..., B, D)
+    diff = x - mean                                                   # (..., B, D)
+    quad = diff * diff * inv_var                                      # (..., B, D)
+    loglik = -0.5 * xp.sum(LOG_2PI + logvar + quad, axis=-1)          # (..., B)
+    return loglik, (diff, inv_var, quad, xp.shape(logvar))
+
+
+def gaussian_loglik_backward(dloglik, cache):
+    r"""Gradients of the Gaussian log-likelihood.
+
+    d/dmean_d   = (x_d - mean_d) exp(-logvar_d)
+    d/dlogvar_d = -1/2 + 1/2 (x_d - mean_d)^2 exp(-logvar_d)
+    Shapes: dloglik (..., B) -> dmean (..., B, D), dlogvar (logvar's shape).
+    """
+    diff, inv_var, quad, logvar_shape = cache
+    g = dloglik[..., None]                                            # (..., B, 1)
+    dmean = g * diff * inv_var                                        # (..., B, D)
+    dlogvar = _sum_to_shape(0.5 * g * (quad - 1.0), logvar_shape)     # logvar's shape
+    return dmean, dlogvar
+
+
+def _bernoulli_inputs(rng, dtype):
+    return [rng.uniform(0, 1, size=(3, 5)).astype(dtype),
+            (3 * rng.standard_normal((2, 3, 5))).astype(dtype)]
+
+
+def _gaussian_inputs(rng, dtype):
+    return [rng.uniform(0, 1, size=(3, 5)).astype(dtype),
+            rng.standard_normal((2, 3, 5)).astype(dtype),
+            rng.standard_normal((2, 3, 5)).astype(dtype)]
+
+
+register_op("bernoulli_loglik", bernoulli_loglik_forward, bernoulli_loglik_backward, _bernoulli_inputs,
+            wrt=(1,))
+register_op("gaussian_loglik", gaussian_loglik_forward, gaussian_loglik_backward, _gaussian_inputs,
+            wrt=(1, 2))

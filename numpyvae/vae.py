@@ -1,0 +1,269 @@
+r"""The variational autoencoder of Kingma & Welling 2013 ("Auto-Encoding Variational Bayes").
+
+For a datapoint x, with noise eps_l ~ N(0, I), l = 1..L:
+
+    mu, logvar = encoder(x)                                   q(z|x) = N(mu, diag(exp(logvar)))
+    z_l        = mu + exp(logvar / 2) * eps_l                 (reparameterization, eq. 4)
+    estimator B ("analytic", eq. 7):
+        ELBO(x) ~= (1/L) sum_l log p(x | z_l) - beta * KL(q(z|x) || N(0, I))
+    estimator A ("mc", eq. 6):
+        ELBO(x) ~= (1/L) sum_l [ log p(x | z_l) + beta * (log p(z_l) - log q(z_l | x)) ]
+
+and the training loss is the batch mean of -ELBO (nats per datapoint). ``beta = 1`` is the plain
+VAE; other values give the beta-VAE objective. The backward pass below is the chain rule through
+these lines in reverse order; docs/derivations.md derives each step.
+"""
+import numpy as np
+
+from .backend import get_backend
+from .decoders import LIKELIHOODS, make_decoder
+from .encoders import GaussianEncoder
+from .init import INITIALIZERS
+from .ops.activations import ACTIVATIONS
+from .ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
+                           log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
+                           reparameterize_backward, reparameterize_forward)
+from .validation import check_choice, check_data, check_noise, check_positive_int
+
+ESTIMATORS = ("analytic", "mc")
+DTYPES = (np.float32, np.float64)
+
+
+def as_generator(rng):
+    """Return a ``numpy.random.Generator``: pass one through, or seed a new one from an int/None."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+
+
+class VAE:
+    """Variational autoencoder with a diagonal-Gaussian encoder and an MLP decoder.
+
+    Parameters
+    ----------
+    input_dim : int
+        D, the number of data dimensions (784 for MNIST).
+    hidden_sizes : sequence of int
+        Widths of the encoder's hidden layers; the decoder uses them in reverse order. ``()`` gives
+        linear encoder and decoder.
+    latent_dim : int
+        Z, the number of latent dimensions.
+    likelihood : {"bernoulli", "gaussian", "gaussian_sigmoid", "gaussian_fixed"}
+        p(x | z): Bernoulli from logits; Gaussian with learned per-dimension log-variance; the same
+        with a sigmoid on the mean (K&W's Frey Face decoder); Gaussian with fixed ``sigma``.
+    activation : str
+        Hidden-layer activation: tanh, relu, softplus, sigmoid, leaky_relu, elu or identity.
+    estimator : {"analytic", "mc"}
+        K&W's estimator B (closed-form KL) or A (Monte-Carlo log q - log p).
+    beta : float
+        Weight of the KL term (1 is the ELBO).
+    dtype : numpy.float32 or numpy.float64
+    rng : numpy.random.Generator, int or None
+        Draws the initial parameters; also the default noise source when a method gets neither
+        ``eps`` nor ``rng``.
+    init : {"normal", "glorot", "he"}
+        Initialiser; ``"normal"`` draws every parameter from N(0, init_scale^2) as in the paper.
+    init_scale : float
+    sigma : float
+        Standard deviation of the ``"gaussian_fixed"`` decoder.
+    backend : str or Backend or None
+        ``"numpy"`` (default) or ``"cupy"``; None reads ``NUMPYVAE_BACKEND``.
+
+    Attributes
+    ----------
+    params : dict of str -> array
+        Every learned array by name (see ``param_names``); optimizers update it in place.
+    """
+
+    def __init__(self, input_dim, hidden_sizes=(500,), latent_dim=20, likelihood="bernoulli",
+                 activation="tanh", estimator="analytic", beta=1.0, dtype=np.float64, rng=None,
+                 init="normal", init_scale=0.01, sigma=1.0, backend=None):
+        self.input_dim = check_positive_int("input_dim", input_dim)
+        self.latent_dim = check_positive_int("latent_dim", latent_dim)
+        if isinstance(hidden_sizes, (int, np.integer)):
+            hidden_sizes = (hidden_sizes,)
+        self.hidden_sizes = tuple(check_positive_int("each hidden size", h) for h in hidden_sizes)
+        self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
+        self.activation = check_choice("activation", activation, tuple(ACTIVATIONS))
+        self.estimator = check_choice("estimator", estimator, ESTIMATORS)
+        if not (np.isfinite(beta) and beta >= 0):
+            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+        self.beta = float(beta)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in [np.dtype(d) for d in DTYPES]:
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.init = check_choice("init", init, INITIALIZERS)
+        self.init_scale = float(init_scale)
+        self.sigma = float(sigma)
+        self.backend = get_backend(backend)
+        self.rng = as_generator(rng)
+
+        self.encoder = GaussianEncoder(self.input_dim, self.hidden_sizes, self.latent_dim, self.activation)
+        self.decoder = make_decoder(self.likelihood, self.latent_dim, self.hidden_sizes[::-1], self.input_dim,
+                                    self.activation, sigma=self.sigma)
+        params = self.encoder.init_params(self.rng, self.dtype, self.init, self.init_scale)
+        params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
+        self.params = {name: self.backend.asarray(p) for name, p in params.items()}
+
+    # ------------------------------------------------------------------ configuration
+    def get_config(self):
+        """The constructor arguments as JSON-friendly values (used by checkpoints)."""
+        return {"input_dim": self.input_dim, "hidden_sizes": list(self.hidden_sizes),
+                "latent_dim": self.latent_dim, "likelihood": self.likelihood, "activation": self.activation,
+                "estimator": self.estimator, "beta": self.beta, "dtype": self.dtype.name, "init": self.init,
+                "init_scale": self.init_scale, "sigma": self.sigma}
+
+    @property
+    def param_names(self):
+        return list(self.params)
+
+    def __repr__(self):
+        arch = "-".join(str(d) for d in (self.input_dim, *self.hidden_sizes, self.latent_dim))
+        return (f"VAE({arch}, likelihood={self.likelihood!r}, activation={self.activation!r}, "
+                f"estimator={self.estimator!r}, beta={self.beta:g}, dtype={self.dtype.name})")
+
+    # ------------------------------------------------------------------ inputs
+    def _data(self, x):
+        return check_data(x, self.input_dim, self.backend, self.dtype, self.likelihood)
+
+    def _noise(self, x, eps, rng, n_samples):
+        """The noise eps (L, B, Z): validated if given, else drawn from ``rng`` (or the model's)."""
+        if eps is not None:
+            return check_noise(eps, x.shape[0], self.latent_dim, self.backend, self.dtype)
+        n_samples = check_positive_int("n_samples", n_samples)
+        rng = self.rng if rng is None else as_generator(rng)
+        return self.backend.standard_normal(rng, (n_samples, x.shape[0], self.latent_dim), self.dtype)
+
+    # ------------------------------------------------------------------ the model's parts
+    def encode(self, x):
+        """Parameters of q(z | x): mu (B, Z) and logvar (B, Z)."""
+        (mu, logvar), _ = self.encoder.forward(self.params, self._data(x))
+        return mu, logvar
+
+    def decode(self, z):
+        """Parameters of p(x | z) as a dict, for z (B, Z) or (L, B, Z): ``{"logits"}`` (Bernoulli) or
+        ``{"mean", "logvar"}`` (Gaussian decoders; a fixed variance is broadcast)."""
+        z = self.backend.asarray(z, dtype=self.dtype)
+        if z.ndim not in (2, 3) or z.shape[-1] != self.latent_dim:
+            raise ValueError(f"z must have shape (B, {self.latent_dim}) or (L, B, {self.latent_dim}), "
+                             f"got {tuple(z.shape)}")
+        out, _ = self.decoder.forward(self.params, z)
+        return out
+
+    # ------------------------------------------------------------------ the objective
+    def forward(self, x, eps):
+        """The ELBO of every datapoint and the cache for :meth:`backward`.
+
+        ``x`` and ``eps`` must already be validated arrays of the model's dtype (the public methods
+        do that). Returns ``terms, cache`` with ``terms = {"elbo": (B,), "loglik": (B,), "kl": (B,)}``:
+        ``loglik`` is (1/L) sum_l log p(x|z_l) and ``kl`` the closed-form KL (estimator B) or its
+        Monte-Carlo estimate (1/L) sum_l [log q(z_l|x) - log p(z_l)] (estimator A).
+        """
+        (mu, logvar), enc_cache = self.encoder.forward(self.params, x)   # (B, Z), (B, Z)
+        z, rep_cache = reparameterize_forward(mu, logvar, eps)          # (L, B, Z)
+        out, dec_cache = self.decoder.forward(self.params, z)           # each (L, B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out)        # (L, B)
+        L = eps.shape[0]
+        loglik_mean = loglik.sum(axis=0) / L                            # (B,)
+        if self.estimator == "analytic":
+            kl, kl_cache = kl_standard_normal_forward(mu, logvar)       # (B,)
+        else:
+            logp, logp_cache = log_standard_normal_forward(z)           # (L, B)  log p(z_l)
+            logq, logq_cache = log_normal_forward(z, mu, logvar)        # (L, B)  log q(z_l | x)
+            kl = (logq - logp).sum(axis=0) / L                          # (B,)
+            kl_cache = (logp_cache, logq_cache)
+        elbo = loglik_mean - self.beta * kl                             # (B,)
+        cache = (enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L)
+        return {"elbo": elbo, "loglik": loglik_mean, "kl": kl}, cache
+
+    def backward(self, delbo, cache):
+        """Gradients of sum_b delbo_b * ELBO_b with respect to every parameter.
+
+        For the loss -mean(ELBO), pass delbo = -1/B (see :meth:`loss_and_grads`).
+        Shapes: delbo (B,) -> dict name -> array of that parameter's shape.
+        """
+        enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L = cache
+        xp = self.backend.xp
+        dloglik = xp.broadcast_to(delbo / L, (L, delbo.shape[0]))      # (L, B)  d elbo / d loglik_l = 1/L
+        dout = self.decoder.log_prob_backward(dloglik, ll_cache)        # each (L, B, D)
+        dz, grads = self.decoder.backward(dout, dec_cache)              # (L, B, Z)
+        if self.estimator == "analytic":
+            dmu_kl, dlogvar_kl = kl_standard_normal_backward(-self.beta * delbo, kl_cache)  # (B, Z)
+        else:
+            logp_cache, logq_cache = kl_cache
+            dz_p = log_standard_normal_backward(self.beta * dloglik, logp_cache)           # (L, B, Z)
+            dz_q, dmu_kl, dlogvar_kl = log_normal_backward(-self.beta * dloglik, logq_cache)
+            dz = dz + dz_p + dz_q                                       # z feeds decoder, log p(z), log q(z|x)
+        dmu_z, dlogvar_z = reparameterize_backward(dz, rep_cache)       # (B, Z)
+        dmu = dmu_z + dmu_kl                                            # mu feeds the sample and the KL
+        dlogvar = dlogvar_z + dlogvar_kl                                # logvar likewise
+        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache)
+        grads.update(enc_grads)
+        return grads
+
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
+        """The loss -mean_b ELBO(x_b) (nats per datapoint) and its gradient.
+
+        Parameters
+        ----------
+        x : array (B, input_dim)
+        eps : array (L, B, latent_dim), optional
+            The reparameterization noise; with it the result is deterministic. Otherwise L =
+            ``n_samples`` draws are taken from ``rng`` (default: the model's generator).
+
+        Returns
+        -------
+        loss : float
+        grads : dict with exactly the keys of ``params``, each of that parameter's shape.
+        """
+        x = self._data(x)
+        eps = self._noise(x, eps, rng, n_samples)
+        terms, cache = self.forward(x, eps)
+        B = x.shape[0]
+        delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
+        grads = self.backward(delbo, cache)
+        loss = -float(terms["elbo"].mean())
+        return loss, {name: grads[name] for name in self.params}
+
+    def elbo(self, x, eps=None, rng=None, n_samples=1):
+        """Per-datapoint ELBO estimate, shape (B,)."""
+        return self.elbo_terms(x, eps, rng, n_samples)["elbo"]
+
+    def elbo_terms(self, x, eps=None, rng=None, n_samples=1):
+        """``{"elbo", "loglik", "kl"}``, each (B,): the bound and its two parts (see :meth:`forward`)."""
+        x = self._data(x)
+        terms, _ = self.forward(x, self._noise(x, eps, rng, n_samples))
+        return terms
+
+    def log_weights(self, x, eps=None, rng=None, n_samples=1):
+        r"""Importance log-weights log w_l = log p(x | z_l) + log p(z_l) - log q(z_l | x), shape (L, B).
+
+        Their log-mean-exp over l is an importance-sampled estimate of log p(x) (K&W appendix D,
+        Burda et al. 2015); their mean over l is the Monte-Carlo ELBO.
+        """
+        x = self._data(x)
+        eps = self._noise(x, eps, rng, n_samples)
+        (mu, logvar), _ = self.encoder.forward(self.params, x)
+        z, _ = reparameterize_forward(mu, logvar, eps)                  # (L, B, Z)
+        out, _ = self.decoder.forward(self.params, z)
+        loglik, _ = self.decoder.log_prob_forward(x, out)               # (L, B)
+        logp, _ = log_standard_normal_forward(z)                        # (L, B)
+        logq, _ = log_normal_forward(z, mu, logvar)                     # (L, B)
+        return loglik + logp - logq
+
+    # ------------------------------------------------------------------ generation
+    def sample(self, n, rng=None, mean=True):
+        """Draw ``n`` datapoints: z ~ N(0, I), then the decoder's mean (``mean=True``) or a sample."""
+        n = check_positive_int("n", n)
+        rng = self.rng if rng is None else as_generator(rng)
+        z = self.backend.standard_normal(rng, (n, self.latent_dim), self.dtype)
+        out, _ = self.decoder.forward(self.params, z)
+        return self.decoder.mean(out) if mean else self.decoder.sample(out, rng)
+
+    def reconstruct(self, x):
+        """Decoder mean at the posterior mean: E[x | z = mu(x)], shape (B, input_dim)."""
+        mu, _ = self.encode(x)
+        out, _ = self.decoder.forward(self.params, mu)
+        return self.decoder.mean(out)
