@@ -125,8 +125,9 @@ def markdown(header_lines, sections, memory, memory_note):
     out = list(header_lines)
     for (threads, dtype), (info, results) in sections.items():
         out += ["", f"## {dtype}, {threads} thread{'s' if threads > 1 else ''}", ""]
-        out.append(f"Cores: {info['cores']}; reference: {info['reference']}; numpy GEMM peak "
-                   f"(1024² {dtype}): {info['peak_gflops'][dtype]:.0f} GFLOP/s.")
+        out.append(f"Cores: {info['cores']}; reference: {info['reference']}; numpy BLAS: "
+                   f"{info.get('numpy_blas', '?')}, GEMM peak (1024² {dtype}): "
+                   f"{info['peak_gflops'][dtype]:.0f} GFLOP/s.")
         for row, reason in info["missing"].items():
             out.append(f"Not measured: {row} ({reason}).")
         out += ["", "### Training step, median ms (ratio to numpyvae in the same run)", "",

@@ -111,6 +111,9 @@ def parse_args(argv):
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--malloc-tuned", action="store_true",
                         help="set MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ in the subprocesses")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment variable for the subprocesses (repeatable), "
+                             "e.g. OPENBLAS_CORETYPE=SKYLAKEX")
     parser.add_argument("--out", help="Markdown file for the tables (a PNG plot goes beside it)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -130,6 +133,13 @@ def parse_args(argv):
         unknown = [v for v in values if v not in allowed]
         if unknown:
             parser.error(f"{what}: unknown {unknown}; choose from {list(allowed)}")
+    env = []
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--env: expected KEY=VALUE, got {item!r}")
+        env.append((key, value))
+    args.env = env
     bad = [t for t in args.threads if not 1 <= t <= n_cores]
     if bad:
         parser.error(f"--threads: {bad} outside 1..{n_cores} (cores available)")
@@ -151,9 +161,10 @@ def main(argv=None):
         Path(args.json).write_text(json.dumps(out))
         return
 
-    extra_env = {}
+    extra_env = dict(args.env)
     if args.malloc_tuned:
-        extra_env = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
+        extra_env.update({"MALLOC_MMAP_THRESHOLD_": "33554432",
+                          "MALLOC_TRIM_THRESHOLD_": "1073741824"})
     common = ["--configs", ",".join(args.configs), "--rows", ",".join(args.rows),
               "--rounds", str(args.rounds), "--block", str(args.block), "--seed", str(args.seed)]
     sections = {}
@@ -200,8 +211,9 @@ def main(argv=None):
         "(about 1 for one busy core). Each thread setting runs in its own process pinned to "
         "that many cores, with OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads and, for one "
         "thread, XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1."
-        + (" MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 were set."
-           if args.malloc_tuned else " glibc malloc settings are the defaults."),
+        + (" Extra environment: " + " ".join(f"{k}={v}" for k, v in extra_env.items()) + "."
+           if extra_env else " No other environment settings (glibc malloc and OpenBLAS"
+           " core detection as they come)."),
     ]
     memory_note = (f"Each implementation in its own process (one thread): {memory_config} model, "
                    f"{MEMORY_STEPS} training steps; peak is the kernel's high-water mark after "

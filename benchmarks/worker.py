@@ -120,7 +120,8 @@ def main(args):
         if ref_module is None:
             raise SystemExit(f"no reference implementation: numpyvae and autograd missing ({reason})")
     out = {"threads": n_threads, "cores": cores, "missing": missing, "reference": ref_name,
-           "python": platform.python_version(), "peak_gflops": {}, "results": []}
+           "python": platform.python_version(), "numpy_blas": floor.numpy_blas(),
+           "peak_gflops": {}, "results": []}
     for dtype_name in args["dtypes"]:
         out["peak_gflops"][dtype_name] = floor.peak_gflops(np.dtype(dtype_name))
         for name in args["configs"]:
