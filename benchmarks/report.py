@@ -145,33 +145,46 @@ def markdown(header_lines, sections, memory, memory_note):
 
 
 def plot(sections, path):
-    """Grouped bars of ms per step (log scale), one panel per (dtype, threads)."""
+    """Per (dtype, threads): ms per step (markers, log scale) and the ratio to numpyvae (bars)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keys = list(sections)
-    fig, axes = plt.subplots(len(keys), 1, figsize=(12, 3.6 * len(keys)), squeeze=False)
-    for ax, key in zip(axes[:, 0], keys):
+    fig, axes = plt.subplots(len(keys), 2, figsize=(15, 3.8 * len(keys)), squeeze=False,
+                             gridspec_kw={"width_ratios": [3, 2]})
+    markers = "osD^vP*X"
+    for (ax_ms, ax_ratio), key in zip(axes, keys):
         results = sections[key][1]
-        rows_order = _rows_in(results) + [FLOOR_ROW]
-        width = 0.8 / len(rows_order)
+        rows_order = _rows_in(results)
+        ticks = [f"{r['config']}\nB={r['batch_size']}" for r in results]
+        n = len(rows_order)
         for j, row in enumerate(rows_order):
-            xs, ys = [], []
-            for i, res in enumerate(results):
-                t = _median(res, row)
-                if t is not None:
-                    xs.append(i + (j - (len(rows_order) - 1) / 2) * width)
-                    ys.append(t * 1e3)
-            style = {"color": "0.3", "hatch": "//"} if row == FLOOR_ROW else {}
-            ax.bar(xs, ys, width, label=row, **style)
-        ax.set_yscale("log")
-        ax.set_xticks(range(len(results)))
-        ax.set_xticklabels([f"{r['config']}\nB={r['batch_size']}" for r in results], fontsize=8)
-        ax.set_ylabel("ms per training step")
-        ax.set_title(f"{key[1]}, {key[0]} thread(s)")
-        ax.grid(axis="y", which="both", alpha=0.3)
-        ax.legend(fontsize=8, ncol=len(rows_order))
+            offset = (j - (n - 1) / 2) * 0.8 / max(n, 1)
+            pts = [(i + offset, _median(res, row), _median(res, REF_ROW))
+                   for i, res in enumerate(results) if _median(res, row) is not None]
+            if not pts:
+                continue
+            xs, ts, bases = zip(*pts)
+            ax_ms.plot(xs, [t * 1e3 for t in ts], markers[j % len(markers)], label=row, ms=7)
+            ratios = [(x, t / b) for x, t, b in pts if b]
+            if ratios:
+                ax_ratio.bar([x for x, _ in ratios], [r for _, r in ratios], 0.8 / n, label=row,
+                             color=f"C{j}")
+        floors = [_median(res, FLOOR_ROW) for res in results]
+        ax_ms.hlines([f * 1e3 for f in floors], [i - 0.45 for i in range(len(results))],
+                     [i + 0.45 for i in range(len(results))], colors="k", linestyles="--",
+                     label="GEMM floor (numpy)")
+        ax_ms.set_yscale("log")
+        ax_ms.set_ylabel("ms per training step")
+        ax_ratio.axhline(1.0, color="k", lw=0.8)
+        ax_ratio.set_ylabel("time / numpyvae's time")
+        for ax in (ax_ms, ax_ratio):
+            ax.set_xticks(range(len(results)))
+            ax.set_xticklabels(ticks, fontsize=8)
+            ax.grid(axis="y", which="both", alpha=0.3)
+            ax.set_title(f"{key[1]}, {key[0]} thread(s)")
+        ax_ms.legend(fontsize=8, ncol=3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
