@@ -42,7 +42,8 @@ def _median(res, row, kind="step"):
 def summary_table(results):
     """Rows: configurations; columns: median ms per step and ratio to numpyvae, per row."""
     rows_order = _rows_in(results)
-    header = ["config", "model", "B"] + [f"{r} ms (×np)" for r in rows_order] + ["GEMM floor ms"]
+    header = (["config", "model", "B"] + [f"{r} ms (×np)" for r in rows_order]
+              + ["GEMM floor ms", "others' load"])
     body = []
     for res in results:
         base = _median(res, REF_ROW)
@@ -55,6 +56,7 @@ def summary_table(results):
             t = _median(res, row)
             cells.append(f"{_ms(t)} ({_ratio(t, base)})" if t is not None else "–")
         cells.append(_ms(_median(res, FLOOR_ROW)))
+        cells.append(f"{res.get('others_cpu', float('nan')):.2f}")
         body.append(cells)
     return _table(header, body)
 

@@ -108,6 +108,9 @@ def parse_args(argv):
     parser.add_argument("--rows", default=",".join(ROWS), help="implementations to time")
     parser.add_argument("--rounds", type=int, help="timed rounds per configuration (default 9)")
     parser.add_argument("--block", type=float, help="seconds per timed block (default 0.1)")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="before each configuration wait up to this long for other "
+                             "processes to use under 0.25 cores (a shared machine)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--malloc-tuned", action="store_true",
                         help="set MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ in the subprocesses")
@@ -152,7 +155,8 @@ def main(argv=None):
         from benchmarks import worker
         out = worker.main({"threads": args.threads[0], "dtypes": args.dtype, "configs": args.configs,
                            "rows": args.rows, "rounds": args.rounds, "block_s": args.block,
-                           "warmup_s": 2 * args.block, "seed": args.seed, "progress": _progress})
+                           "warmup_s": 2 * args.block, "seed": args.seed, "progress": _progress,
+                           "wait_quiet_s": args.wait_quiet})
         Path(args.json).write_text(json.dumps(out))
         return
     if args.memory_worker:
@@ -166,7 +170,8 @@ def main(argv=None):
         extra_env.update({"MALLOC_MMAP_THRESHOLD_": "33554432",
                           "MALLOC_TRIM_THRESHOLD_": "1073741824"})
     common = ["--configs", ",".join(args.configs), "--rows", ",".join(args.rows),
-              "--rounds", str(args.rounds), "--block", str(args.block), "--seed", str(args.seed)]
+              "--rounds", str(args.rounds), "--block", str(args.block), "--seed", str(args.seed),
+              "--wait-quiet", str(args.wait_quiet)]
     sections = {}
     for n_threads in args.threads:
         print(f"[{n_threads} thread(s)] measuring {', '.join(args.configs)} in "
@@ -208,7 +213,9 @@ def main(argv=None):
         "apart. *GEMM floor* runs only the step's matrix products (numpy, same shapes, same "
         "transposes, same thread count), timed in the same rounds; *×floor* is a step's time "
         "over it. *CPU/wall* is process CPU time over wall time while timing the step "
-        "(about 1 for one busy core). Each thread setting runs in its own process pinned to "
+        "(about 1 for one busy core). *Others' load* is the CPU, in cores, that other processes "
+        "on this shared machine used while a configuration was timed (0: quiet; the machine has "
+        f"{os.cpu_count()} cores). Each thread setting runs in its own process pinned to "
         "that many cores, with OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads and, for one "
         "thread, XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1."
         + (" Extra environment: " + " ".join(f"{k}={v}" for k, v in extra_env.items()) + "."

@@ -51,6 +51,21 @@ class MachineLoad:
         return max(0.0, busy - own) / wall if wall > 0 else float("nan")
 
 
+def wait_until_quiet(max_wait_s, threshold=0.25, window_s=2.0):
+    """Wait (at most ``max_wait_s``) until other processes use under ``threshold`` cores.
+
+    Returns the seconds waited.  The machine is shared; this keeps measurements out of the
+    busiest moments, and the report still states the load during each measurement.
+    """
+    start = time.perf_counter()
+    while time.perf_counter() - start < max_wait_s:
+        meter = MachineLoad()
+        time.sleep(window_s)
+        if meter.others() < threshold:
+            break
+    return time.perf_counter() - start
+
+
 def load_rows(names):
     """{row: (module, options, time_grad)} for the importable rows, and {row: reason} for the rest."""
     modules, missing = {}, {}
@@ -94,6 +109,7 @@ def measure_config(config, dtype_name, rows, ref_module, args):
     candidates["gemm-floor|step"] = (floor_fn, lambda: None)
     result["flops"] = flops
 
+    result["waited_s"] = wait_until_quiet(args.get("wait_quiet_s", 0.0))
     load_meter = MachineLoad()
     times = timing.interleaved(candidates, rounds=args["rounds"], block_s=args["block_s"],
                                warmup_s=args["warmup_s"])
