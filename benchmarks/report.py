@@ -139,7 +139,8 @@ def markdown(header_lines, sections, memory, memory_note):
             out += ["", f"### {res['config']}: {res['label']}, batch {res['batch_size']}, "
                         f"L={res['n_samples']}, {dtype}, {threads} thread(s)", "",
                     f"Step FLOPs in matrix products: {res['flops'] / 1e9:.3g} GFLOP; "
-                    f"other processes used {res['others_cpu']:.2f} cores meanwhile.", "",
+                    f"{len(res['times'][FLOOR_ROW]['step']['rounds'])} rounds; other processes "
+                    f"used {res['others_cpu']:.2f} cores meanwhile.", "",
                     detail_table(res)]
     if memory:
         out += ["", "## Peak resident memory", "", memory_note, "", memory_table(memory)]

@@ -156,7 +156,7 @@ def main(argv=None):
         out = worker.main({"threads": args.threads[0], "dtypes": args.dtype, "configs": args.configs,
                            "rows": args.rows, "rounds": args.rounds, "block_s": args.block,
                            "warmup_s": 2 * args.block, "seed": args.seed, "progress": _progress,
-                           "wait_quiet_s": args.wait_quiet})
+                           "wait_quiet_s": args.wait_quiet, "max_config_s": 60.0})
         Path(args.json).write_text(json.dumps(out))
         return
     if args.memory_worker:

@@ -13,7 +13,7 @@ def _block(fn, sync, n):
     return time.perf_counter() - wall0, time.process_time() - cpu0
 
 
-def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2):
+def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2, max_s=None, min_rounds=3):
     """Time several callables in A B C A B C ... rounds.
 
     Parameters
@@ -26,6 +26,9 @@ def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2):
         Target duration of one block; the calls per block are set from the warm-up.
     warmup_s : float
         Warm-up time per candidate (at least two calls).
+    max_s : float or None
+        Stop after the round in which this many seconds have passed (but not before
+        ``min_rounds`` rounds): a safeguard for a machine so loaded that steps take 100x longer.
 
     Returns
     -------
@@ -46,7 +49,10 @@ def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2):
     per_round = {label: [] for label in labels}
     wall = {label: 0.0 for label in labels}
     cpu = {label: 0.0 for label in labels}
+    start = time.perf_counter()
     for r in range(rounds):
+        if max_s is not None and r >= min_rounds and time.perf_counter() - start > max_s:
+            break
         shift = r % len(labels)
         for label in labels[shift:] + labels[:shift]:
             fn, sync = candidates[label]

@@ -112,7 +112,7 @@ def measure_config(config, dtype_name, rows, ref_module, args):
     result["waited_s"] = wait_until_quiet(args.get("wait_quiet_s", 0.0))
     load_meter = MachineLoad()
     times = timing.interleaved(candidates, rounds=args["rounds"], block_s=args["block_s"],
-                               warmup_s=args["warmup_s"])
+                               warmup_s=args["warmup_s"], max_s=args.get("max_config_s"))
     result["others_cpu"] = load_meter.others()
     for key, value in times.items():
         row, kind = key.split("|")
