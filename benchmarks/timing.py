@@ -33,9 +33,13 @@ def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2, max_s=None, min
     Returns
     -------
     dict
-        label -> {"median", "min", "max": seconds per call over the rounds, "calls": calls per
-        block, "rounds": per-round seconds per call, "cpu_per_wall": process CPU time over wall
+        label -> {"median", "min", "max": wall seconds per call over the rounds, "cpu_median",
+        "cpu_min", "cpu_max": the same in process CPU seconds, "calls": calls per block,
+        "rounds": per-round wall seconds per call, "cpu_per_wall": process CPU time over wall
         time across all rounds (about 1 for one busy thread, 2 for two)}.
+
+        On a shared machine a single-threaded process's CPU time per call is close to the wall
+        time it would take with its core to itself; wall time includes waiting for the core.
     """
     calls = {}
     for label, (fn, sync) in candidates.items():
@@ -47,6 +51,7 @@ def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2, max_s=None, min
         calls[label] = max(1, int(block_s / per_call))
     labels = list(candidates)
     per_round = {label: [] for label in labels}
+    cpu_round = {label: [] for label in labels}
     wall = {label: 0.0 for label in labels}
     cpu = {label: 0.0 for label in labels}
     start = time.perf_counter()
@@ -58,9 +63,12 @@ def interleaved(candidates, rounds=7, block_s=0.1, warmup_s=0.2, max_s=None, min
             fn, sync = candidates[label]
             w, c = _block(fn, sync, calls[label])
             per_round[label].append(w / calls[label])
+            cpu_round[label].append(c / calls[label])
             wall[label] += w
             cpu[label] += c
     return {label: {"median": statistics.median(t), "min": min(t), "max": max(t),
+                    "cpu_median": statistics.median(cpu_round[label]),
+                    "cpu_min": min(cpu_round[label]), "cpu_max": max(cpu_round[label]),
                     "calls": calls[label], "rounds": t,
                     "cpu_per_wall": cpu[label] / wall[label] if wall[label] > 0 else float("nan")}
             for label, t in per_round.items()}
