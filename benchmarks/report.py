@@ -70,12 +70,12 @@ def detail_table(res):
     floor = _median(res, FLOOR_ROW)
     header = ["implementation", "step ms median", "step min–max", "step ×numpyvae", "step ×floor",
               "step CPU ms median (min–max)", "grad ms median", "grad min–max", "grad ×numpyvae",
-              "CPU/wall", "compile s"]
+              "grad CPU ms median", "CPU/wall", "compile s"]
     body = []
     for row in _rows_in([res]):
         check = res["check"][row]
         if not check["ok"]:
-            body.append([row, "**disagrees:** " + "; ".join(check["problems"][:3])] + [""] * 9)
+            body.append([row, "**disagrees:** " + "; ".join(check["problems"][:3])] + [""] * 10)
             continue
         step = res["times"][row]["step"]
         grad = res["times"][row].get("grad")
@@ -87,6 +87,7 @@ def detail_table(res):
             _ms(grad["median"]) if grad else "–",
             f"{_ms(grad['min'])}–{_ms(grad['max'])}" if grad else "–",
             _ratio(grad["median"], base_grad) if grad else "–",
+            _ms(grad["cpu_median"]) if grad else "–",
             f"{step['cpu_per_wall']:.2f}",
             " / ".join(f"{k} {v:.2f}" for k, v in compile_s.items()) or "–",
         ])
@@ -94,7 +95,7 @@ def detail_table(res):
     body.append([FLOOR_ROW, _ms(fl["median"]), f"{_ms(fl['min'])}–{_ms(fl['max'])}",
                  _ratio(fl["median"], base_step), "1.00×",
                  f"{_ms(fl['cpu_median'])} ({_ms(fl['cpu_min'])}–{_ms(fl['cpu_max'])})",
-                 "", "", "", f"{fl['cpu_per_wall']:.2f}", ""])
+                 "", "", "", "", f"{fl['cpu_per_wall']:.2f}", ""])
     return _table(header, body)
 
 

@@ -232,9 +232,13 @@ def main(argv=None):
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
+        raw = {"command": command.strip(), "memory": [[list(k), v] for k, v in memory.items()],
+               "sections": [[list(k), info, results] for k, (info, results) in sections.items()]}
+        out.with_suffix(".json").write_text(json.dumps(raw))
         png = out.with_suffix(".png")
         report.plot(sections, png)
-        print(f"wrote {out} and {png}", file=sys.stderr)
+        print(f"wrote {out}, {png} and the raw measurements {out.with_suffix('.json')}",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
