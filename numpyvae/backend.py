@@ -18,6 +18,8 @@ def array_module(*arrays):
     Plain Python scalars and NumPy arrays give ``numpy``; any CuPy array gives ``cupy``.
     """
     for a in arrays:
+        if type(a) is np.ndarray:                                     # the common case, checked first
+            continue
         if type(a).__module__.split(".")[0] == "cupy":
             import cupy
 

@@ -1,10 +1,15 @@
 """The ``numpyvae`` command line. ``numpyvae <command> --help`` explains each command."""
 import argparse
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from .backend import BACKEND_NAMES, get_backend
+
 COMMANDS = {}
+OPTIMIZER_NAMES = ("adam", "adagrad", "rmsprop", "sgd")
 
 
 def command(name, help):
@@ -13,6 +18,16 @@ def command(name, help):
         COMMANDS[name] = (help, configure)
         return configure
     return wrap
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default only where it says something (not None, False or empty)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def int_list(text):
@@ -77,15 +92,461 @@ def gradcheck_command(parser):
     return run
 
 
+def _model_choices():
+    from .model_registry import model_names
+
+    return model_names()
+
+
+def _checkpoint_data(ckpt, args):
+    """The data description of a saved run, with the command line's overrides."""
+    from .training.runs import data_spec
+
+    saved = dict(ckpt.extra.get("data") or {})
+    name = args.data or saved.get("name")
+    if name is None:
+        raise ValueError("this checkpoint does not say which data set it was trained on; pass --data")
+    spec = data_spec(name, protocol=args.protocol or saved.get("protocol", "kw2013"),
+                     binarize=saved.get("binarize", "none") if name == saved.get("name") else "none",
+                     data_dir=args.data_dir if args.data_dir is not None else saved.get("data_dir"),
+                     limit=args.limit, seed=saved.get("seed", 0))
+    return spec
+
+
+def _eval_data(spec, split, dtype):
+    """A split to evaluate on; with dynamic binarization one fixed Bernoulli draw of it."""
+    from .training.runs import load_split
+
+    x, labels, shape = load_split(spec, split, dtype)
+    if spec["binarize"] == "dynamic":
+        from .datasets import bernoulli_binarize
+
+        x = bernoulli_binarize(x, np.random.default_rng([spec["seed"], 4]))
+    return x, labels, shape
+
+
+def _add_data_options(parser, default_data=None, split_help=None):
+    from .datasets import DATASET_NAMES, PROTOCOLS
+
+    g = parser.add_argument_group("data")
+    g.add_argument("--data", choices=DATASET_NAMES, default=default_data,
+                   help="data set" + ("" if default_data else " (default: the one the model was trained on)"))
+    g.add_argument("--data-dir", default=None,
+                   help="folder with the data files; searched before $NUMPYVAE_DATA, ~/.cache/numpyvae and "
+                        "a verified download")
+    g.add_argument("--protocol", choices=PROTOCOLS, default=None if default_data is None else "kw2013",
+                   help="kw2013: MNIST 50000 train / 10000 valid / 10000 test; official: 60000 / - / 10000")
+    g.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="use only the first N datapoints of each split (quick runs)")
+    return g
+
+
+def _open_checkpoint(path):
+    from .training import load_checkpoint
+    from .training.runs import resolve_checkpoint
+
+    path = resolve_checkpoint(path)
+    return path, load_checkpoint(path)
+
+
+def _image_shape(ckpt, model, text):
+    from .training.runs import image_shape_of
+
+    if text:
+        try:
+            h, w = (int(t) for t in text.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"--image-shape must look like 28x28, got {text!r}") from None
+        return (h, w)
+    return image_shape_of(ckpt.extra, model.input_dim)
+
+
+@command("train", "train a model on MNIST, Fashion-MNIST, Frey Faces or synthetic data")
+def train_command(parser):
+    parser.description = (
+        "Train a variational autoencoder with minibatch SGVB (Kingma & Welling 2013, Algorithm 1). "
+        "With no options: the paper's MNIST model (784-500-20, tanh, Bernoulli decoder, batch 100, L = 1) "
+        "trained with Adam. Writes into the run folder (--out): checkpoint.npz, log.csv, config.json and "
+        "figures (samples, reconstructions, latent manifold, latent scatter, training curves). "
+        "Ctrl-C saves a checkpoint; continue with --resume RUN_FOLDER.")
+    d = _add_data_options(parser, default_data="mnist")
+    d.add_argument("--binarize", choices=("none", "static", "dynamic"), default="none",
+                        help="none: grey values (as in the paper); static: one fixed seeded draw; "
+                             "dynamic: a fresh draw every epoch")
+    d.add_argument("--eval-split", choices=("test", "valid"), default="test",
+                   help="held-out split whose bound is logged")
+    m = parser.add_argument_group("model (defaults depend on --data: MNIST 500 hidden, 20 latent, "
+                                  "Bernoulli; Frey 200 hidden, 2 latent, gaussian_sigmoid)")
+    m.add_argument("--model", default="vae", help="registered model class: " + ", ".join(_model_choices()))
+    m.add_argument("--hidden", type=int_list, default=None, help="hidden widths, e.g. 500 or 400,400")
+    m.add_argument("--latent", type=int, default=None, help="latent dimensions Z")
+    m.add_argument("--likelihood", default=None, help="bernoulli, gaussian, gaussian_sigmoid or gaussian_fixed")
+    m.add_argument("--activation", default=None, help="hidden activation (default tanh)")
+    m.add_argument("--estimator", default=None, help="analytic (K&W estimator B, default) or mc (A)")
+    m.add_argument("--beta", type=float, default=None, help="weight of the KL term (default 1)")
+    m.add_argument("--init", default=None, help="normal (N(0, 0.01^2), the paper's; default), glorot or he")
+    m.add_argument("--dtype", choices=("float32", "float64"), default="float64", help="floating-point precision")
+    m.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other constructor argument of the model, VALUE in JSON (repeatable)")
+    t = parser.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=None,
+                   help="passes over the training set (default 10; unlimited when only --max-samples is given)")
+    t.add_argument("--max-samples", type=int, default=None,
+                   help="stop after this many training samples evaluated (the x-axis of the paper's Figure 2)")
+    t.add_argument("--batch-size", type=int, default=100, help="datapoints M per step")
+    t.add_argument("--samples", type=int, default=1, help="noise samples L per datapoint")
+    t.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="adam",
+                   help="the paper uses adagrad; adam gets there in fewer epochs")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: adam 1e-3, adagrad 0.02, "
+                                                          "rmsprop 1e-3, sgd 0.01)")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="Gaussian prior on the parameters")
+    t.add_argument("--clip-norm", type=float, default=None, help="clip the global gradient norm")
+    t.add_argument("--eval-every", default="epoch",
+                   help="'epoch', 'log' (1, 2, 5 x 10^k samples, for the log x-axis) or a number of samples")
+    t.add_argument("--eval-size", type=int, default=5000,
+                   help="datapoints of each set used in the periodic evaluation (0: all); the final one uses all")
+    t.add_argument("--seed", type=int, default=0, help="seeds initialisation, shuffling, noise and binarization")
+    o = parser.add_argument_group("output")
+    o.add_argument("--out", default=None, help="run folder (default runs/<data>-<model>-<time>)")
+    o.add_argument("--resume", default=None, metavar="RUN",
+                   help="continue the run in this folder (or checkpoint); --epochs / --max-samples / --lr "
+                        "given here extend or change it")
+    o.add_argument("--log-format", choices=("csv", "jsonl"), default="csv", help="format of the training log")
+    o.add_argument("--no-figures", action="store_true", help="do not draw the figures at the end")
+    o.add_argument("--quiet", action="store_true", help="print nothing while training")
+
+    def run(args):
+        import json
+
+        from .training import TrainConfig, Trainer
+        from .training.runs import default_run_dir, resolve_checkpoint
+
+        argv_settings = {"epochs": args.epochs, "max_samples": args.max_samples}
+        if args.resume:
+            path = resolve_checkpoint(args.resume)
+            run_dir = path.parent
+            overrides = {k: v for k, v in argv_settings.items() if v is not None}
+            if args.lr is not None:
+                overrides["lr"] = args.lr
+            log_path = _existing_log(run_dir, args.log_format)
+            trainer = Trainer.from_checkpoint(path, log_path=log_path, progress=_progress(args), **overrides)
+            spec, eval_split = trainer.extra["data"], trainer.extra.get("eval_split", "test")
+            model = trainer.model
+            x, y, shape = _train_data(spec, model)
+        else:
+            spec, eval_split = _train_spec(args), args.eval_split
+            x, y, shape = _train_data(spec, None, args.dtype)
+            model = _build_model(args, spec["name"], x.shape[1], y)
+            eval_every = args.eval_every if args.eval_every in ("epoch", "log") else _positive(args.eval_every,
+                                                                                             "--eval-every")
+            config = TrainConfig(batch_size=args.batch_size, n_samples=args.samples, optimizer=args.optimizer,
+                                 lr=args.lr, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
+                                 epochs=args.epochs if args.epochs or args.max_samples else 10,
+                                 max_samples=args.max_samples, eval_every=eval_every,
+                                 eval_size=args.eval_size or None,
+                                 binarize="dynamic" if spec["binarize"] == "dynamic" else "none", seed=args.seed)
+            run_dir = default_run_dir(spec["name"], args.model) if args.out is None else Path(args.out)
+            if (run_dir / "checkpoint.npz").exists():
+                raise ValueError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose "
+                                 f"another --out")
+            trainer = Trainer(model, config, checkpoint_path=run_dir / "checkpoint.npz",
+                              log_path=run_dir / f"log.{args.log_format}", progress=_progress(args),
+                              extra={"data": spec, "eval_split": eval_split, "image_shape": list(shape),
+                                     "model": args.model})
+        xt, yt, _ = _train_data(spec, model, split=eval_split)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(
+            {"model": {"name": trainer.extra.get("model", "vae"), "config": model.get_config()},
+             "training": trainer.config.to_dict(), "data": spec, "eval_split": eval_split}, indent=2) + "\n")
+        _say(args, f"{model}\ndata: {spec['name']} ({len(x)} train, {len(xt)} {eval_split}), "
+                   f"binarize {spec['binarize']}\nrun folder: {run_dir}")
+        try:
+            history = trainer.fit(x, y, xt, yt)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted; continue with: numpyvae train --resume {run_dir}", file=sys.stderr)
+            return 130
+        if hasattr(model, "fit_prior"):                                  # e.g. a prior over discrete codes
+            model.fit_prior(x)
+            trainer.save()
+        last = history[-1]
+        _say(args, f"final bound (nats per datapoint): train {last['train_bound']:.3f}, "
+                   f"{eval_split} {last['test_bound']:.3f} after {last['samples']:,} training samples")
+        if not args.no_figures:
+            try:
+                written, notes = _write_figures(model, trainer.history, run_dir, xt, yt, shape)
+            except ImportError as exc:                                  # matplotlib is an optional extra
+                _say(args, f"no figures: {exc}")
+            else:
+                _say(args, "\n".join(["figures: " + ", ".join(p.name for p in written), *notes]))
+        return 0
+
+    return run
+
+
+def _positive(text, flag):
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{flag} must be 'epoch', 'log' or a positive integer, got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"{flag} must be a positive integer, got {value}")
+    return value
+
+
+def _progress(args):
+    from .training import Progress
+
+    return Progress(stream=sys.stdout, enabled=not args.quiet)
+
+
+def _say(args, text):
+    if not args.quiet:
+        print(text, flush=True)
+
+
+def _existing_log(run_dir, fmt):
+    for suffix in ("csv", "jsonl"):
+        if (run_dir / f"log.{suffix}").exists():
+            return run_dir / f"log.{suffix}"
+    return run_dir / f"log.{fmt}"
+
+
+def _train_spec(args):
+    from .training.runs import data_spec
+
+    return data_spec(args.data, protocol=args.protocol, binarize=args.binarize, data_dir=args.data_dir,
+                     limit=args.limit, seed=args.seed)
+
+
+def _train_data(spec, model, dtype=None, split="train"):
+    from .training.runs import load_split
+
+    dtype = np.dtype(dtype if model is None else model.dtype)
+    return load_split(spec, split, dtype)
+
+
+def _build_model(args, data_name, input_dim, labels):
+    """The model of the command line: preset for the data set, then the options given, then --model-option."""
+    import inspect
+    import json
+
+    from .model_registry import get_model_class
+    from .training.evaluate import CONDITION_SIZE_NAMES
+    from .training.runs import DATA_PRESETS
+
+    cls = get_model_class(args.model)
+    accepted = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    kwargs = {"input_dim": input_dim}
+    for key, value in DATA_PRESETS.get(data_name, {}).items():
+        if key in accepted or takes_any:
+            kwargs[key] = value
+    given = {"hidden_sizes": args.hidden, "latent_dim": args.latent, "likelihood": args.likelihood,
+             "activation": args.activation, "estimator": args.estimator, "beta": args.beta, "init": args.init,
+             "dtype": args.dtype}
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key not in accepted and not takes_any:
+            if key == "dtype":
+                continue
+            raise ValueError(f"model {args.model!r} has no option {key!r}")
+        kwargs[key] = value
+    for item in args.model_option:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"--model-option must be KEY=VALUE, got {item!r}")
+        try:
+            kwargs[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            kwargs[key.strip()] = text
+    size_names = [n for n in CONDITION_SIZE_NAMES if n in accepted]
+    if getattr(cls, "needs_labels", False) and size_names and not any(n in kwargs for n in size_names):
+        if labels is None:
+            raise ValueError(f"model {args.model!r} is conditioned on labels, but {data_name} has none")
+        kwargs[size_names[0]] = int(labels.max()) + 1
+    if "rng" in accepted or takes_any:
+        kwargs["rng"] = np.random.default_rng(args.seed)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"cannot build model {args.model!r}: {exc}") from None
+
+
+def _write_figures(model, history, run_dir, x, labels, shape):
+    """Every figure of a finished run; returns (written paths, notes on figures that do not apply)."""
+    from .training import figures
+
+    jobs = [("training_curves.png", lambda p: figures.curves_figure(history, p)),
+            ("samples.png", lambda p: figures.sample_figure(model, p, shape, rng=0)),
+            ("reconstructions.png", lambda p: figures.reconstruction_figure(model, x, p, shape, labels=labels)),
+            ("manifold.png", lambda p: figures.manifold_figure(model, p, shape))]
+    if labels is not None:
+        n = min(len(x), 5000)
+        jobs.append(("latent_scatter.png", lambda p: figures.latent_figure(model, x[:n], labels[:n], p)))
+    written, notes = [], []
+    for name, draw in jobs:
+        try:
+            written.append(draw(run_dir / name))
+        except ValueError as exc:                                       # a figure this model cannot make
+            notes.append(f"{name} not drawn: {exc}")
+    return written, notes
+
+
+@command("evaluate", "ELBO and importance-sampled log p(x) of a trained model on a data split")
+def evaluate_command(parser):
+    parser.description = (
+        "Load a trained model (a run folder or checkpoint.npz) and report, on a split of its data set, the "
+        "mean ELBO per datapoint and the importance-sampled estimate of log p(x) (K&W appendix D) with K "
+        "samples per datapoint, each with its standard error.")
+    parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
+    parser.add_argument("--split", choices=("train", "valid", "test"), default="test", help="split evaluated")
+    _add_data_options(parser)
+    parser.add_argument("--elbo-samples", type=int, default=1, help="noise samples L for the ELBO")
+    parser.add_argument("--is-samples", type=int, default=1000,
+                        help="importance samples K per datapoint for log p(x) (0: skip); K forward passes per "
+                             "datapoint, so use --limit for a quick estimate")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the noise")
+    parser.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
+
+    def run(args):
+        import json
+
+        from .evaluation import importance_sampled_log_px
+        from .training.evaluate import mean_bound, needs_labels
+
+        path, ckpt = _open_checkpoint(args.checkpoint)
+        model = ckpt.model
+        spec = _checkpoint_data(ckpt, args)
+        x, labels, _ = _eval_data(spec, args.split, model.dtype)
+        rng = np.random.default_rng(args.seed)
+        elbo, elbo_se = mean_bound(model, x, rng, labels, n_samples=args.elbo_samples, return_sem=True)
+        result = {"checkpoint": str(path), "data": spec["name"], "split": args.split, "n": int(len(x)),
+                  "elbo": elbo, "elbo_stderr": elbo_se, "elbo_samples": args.elbo_samples}
+        if args.is_samples > 0 and (not hasattr(model, "log_weights") or needs_labels(model)):
+            result["log_px"] = None
+            result["log_px_note"] = f"no importance-sampled log p(x) for {type(model).__name__}"
+        elif args.is_samples > 0:
+            log_px, _ = importance_sampled_log_px(model, x, n_samples=args.is_samples, rng=rng)
+            result.update(log_px=float(log_px.mean()),
+                          log_px_stderr=float(log_px.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else None,
+                          is_samples=args.is_samples)
+        if args.json:
+            print(json.dumps(result))
+            return 0
+        print(f"{model}\n{spec['name']} {args.split} split, {len(x)} datapoints")
+        print(f"  ELBO       {elbo:10.3f} +- {elbo_se:.3f}  nats per datapoint (L = {args.elbo_samples})")
+        if "log_px_note" in result:
+            print(f"  log p(x)   not computed: {result['log_px_note']}")
+        elif "log_px" in result:
+            se = result["log_px_stderr"]
+            print(f"  log p(x)   {result['log_px']:10.3f} +- {se if se is not None else float('nan'):.3f}  "
+                  f"(importance sampled, K = {args.is_samples})")
+        return 0
+
+    return run
+
+
+def _figure_out(args, path, default_name):
+    return Path(args.out) if args.out else path.parent / default_name
+
+
+@command("sample", "draw samples from a trained model and write them as an image grid")
+def sample_command(parser):
+    parser.description = ("Draw z ~ N(0, I) and write the decoder means (or, with --binary, Bernoulli samples) "
+                          "as a PNG grid (K&W Figure 5).")
+    parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
+    parser.add_argument("--n", type=int, default=100, help="number of samples")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the latent draws")
+    parser.add_argument("--binary", action="store_true", help="sample x from p(x|z) instead of its mean")
+    parser.add_argument("--label", type=int, default=None,
+                        help="conditional models: the class to draw (default: every class in turn)")
+    parser.add_argument("--out", default=None, help="PNG file (default: samples.png beside the checkpoint)")
+    parser.add_argument("--image-shape", default=None, help="HxW (default: the data set's)")
+
+    def run(args):
+        from .plotting import image_grid
+
+        from .training.evaluate import condition_kwargs, condition_size, needs_labels
+
+        path, ckpt = _open_checkpoint(args.checkpoint)
+        model = ckpt.model
+        cond = {}
+        if needs_labels(model):
+            labels = (np.full(args.n, args.label) if args.label is not None
+                      else np.arange(args.n) % condition_size(model))
+            cond = condition_kwargs(model, labels)
+        images = model.backend.to_numpy(model.sample(args.n, rng=np.random.default_rng(args.seed),
+                                                     mean=not args.binary, **cond))
+        out = image_grid(np.clip(images, 0, 1), _image_shape(ckpt, model, args.image_shape),
+                         _figure_out(args, path, "samples.png"))
+        print(out)
+        return 0
+
+    return run
+
+
+@command("reconstruct", "show data beside their reconstructions by a trained model")
+def reconstruct_command(parser):
+    parser.description = "Encode datapoints to their posterior means, decode them, and write inputs above outputs."
+    parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
+    parser.add_argument("--split", choices=("train", "valid", "test"), default="test", help="split shown")
+    _add_data_options(parser)
+    parser.add_argument("--n", type=int, default=20, help="number of datapoints shown")
+    parser.add_argument("--out", default=None, help="PNG file (default: reconstructions.png beside the checkpoint)")
+
+    def run(args):
+        from .training.figures import reconstruction_figure
+
+        path, ckpt = _open_checkpoint(args.checkpoint)
+        spec = _checkpoint_data(ckpt, args)
+        x, labels, shape = _eval_data(spec, args.split, ckpt.model.dtype)
+        print(reconstruction_figure(ckpt.model, x, _figure_out(args, path, "reconstructions.png"), shape, n=args.n,
+                                    labels=labels))
+        return 0
+
+    return run
+
+
+@command("manifold", "draw the learned 2-D latent manifold (K&W Figure 4)")
+def manifold_command(parser):
+    parser.description = ("Decode a grid of latent points placed at Gaussian quantiles (the inverse normal CDF "
+                          "of evenly spaced probabilities) and tile the decoder means, as in K&W Figure 4. For "
+                          "more than two latent dimensions, --dims picks the two varied; the others stay at 0.")
+    parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
+    parser.add_argument("--n", type=int, default=20, help="grid points per side")
+    parser.add_argument("--dims", type=int_list, default=(0, 1), help="the two latent dimensions varied")
+    parser.add_argument("--out", default=None, help="PNG file (default: manifold.png beside the checkpoint)")
+    parser.add_argument("--image-shape", default=None, help="HxW (default: the data set's)")
+
+    def run(args):
+        from .training.figures import manifold_figure
+
+        if len(args.dims) != 2:
+            raise ValueError(f"--dims takes two latent dimensions, e.g. 0,1; got {args.dims}")
+        path, ckpt = _open_checkpoint(args.checkpoint)
+        model = ckpt.model
+        print(manifold_figure(model, _figure_out(args, path, "manifold.png"),
+                              _image_shape(ckpt, model, args.image_shape), n=args.n, dims=args.dims))
+        return 0
+
+    return run
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="numpyvae",
         description="Variational autoencoders in NumPy with hand-derived gradients.")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     runners = {}
-    for name, (help, configure) in COMMANDS.items():
-        p = sub.add_parser(name, help=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    order = ("train", "evaluate", "sample", "reconstruct", "manifold")
+    for name in sorted(COMMANDS, key=lambda n: order.index(n) if n in order else len(order)):
+        help, configure = COMMANDS[name]
+        p = sub.add_parser(name, help=help, formatter_class=HelpFormatter)
         runners[name] = configure(p)
+        p.add_argument("--backend", choices=BACKEND_NAMES, default=None,
+                       help="array backend: numpy (CPU) or cupy (NVIDIA GPU, needs numpyvae[gpu]); "
+                            "default: the NUMPYVAE_BACKEND environment variable, else numpy")
     parser.set_defaults(_runners=runners)
     return parser
 
@@ -97,7 +558,10 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
+        if getattr(args, "backend", None) is not None:
+            get_backend(args.backend)                                   # a clear error if it cannot run here
+            os.environ["NUMPYVAE_BACKEND"] = args.backend               # every model built below uses it
         return args._runners[args.command](args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:                 # OSError: missing files and folders
         print(f"numpyvae {args.command}: error: {exc}", file=sys.stderr)
         return 2

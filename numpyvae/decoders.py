@@ -9,6 +9,11 @@ Every decoder has the same interface:
 - ``log_prob_forward(x, out) -> (loglik, cache)`` and ``log_prob_backward(dloglik, cache) -> dout``:
   log p(x | z) summed over data dimensions, x (B, D) broadcast over the sample axis.
 - ``mean(out)`` and ``sample(out, rng)``.
+
+The first four take an optional ``workspace`` (see :mod:`numpyvae.workspace`) to draw their
+arrays from.
+
+Derivation: docs/derivations.md#likelihoods
 """
 import math
 
@@ -20,6 +25,7 @@ from .ops.activations import sigmoid_backward, sigmoid_forward
 from .ops.likelihoods import (bernoulli_loglik_backward, bernoulli_loglik_forward, gaussian_loglik_backward,
                               gaussian_loglik_forward)
 from .ops.stable import sigmoid
+from .workspace import as_workspace
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_sigmoid", "gaussian_fixed")
 
@@ -42,33 +48,40 @@ class BernoulliDecoder:
         self.trunk = MLP((latent_dim, *hidden_sizes), activation, name)
         self.logits_head = Dense(self.trunk.out_dim, output_dim, f"{name}.logits")
         self.output_dim = int(output_dim)
+        self.name = name
 
     def init_params(self, rng, dtype, init="normal", init_scale=0.01):
         params = self.trunk.init_params(rng, dtype, init, init_scale)
         params.update(self.logits_head.init_params(rng, dtype, init, init_scale))
         return params
 
-    def forward(self, params, z):
+    def forward(self, params, z, workspace=None):
         """Shapes: z (..., Z) -> {"logits": (..., D)}."""
         z2, lead = _flatten_samples(z)                                # (N, Z)
-        h, trunk_cache = self.trunk.forward(params, z2)               # (N, H)
-        logits, head_cache = self.logits_head.forward(params, h)      # (N, D)
+        h, trunk_cache = self.trunk.forward(params, z2, workspace)    # (N, H)
+        logits, head_cache = self.logits_head.forward(params, h, workspace)  # (N, D)
         return {"logits": logits.reshape(*lead, -1)}, (trunk_cache, head_cache, lead)
 
-    def backward(self, dout, cache):
+    def backward(self, dout, cache, workspace=None):
         """Shapes: {"logits": (..., D)} -> dz (..., Z), parameter grads."""
         trunk_cache, head_cache, lead = cache
         dlogits = dout["logits"].reshape(-1, self.output_dim)         # (N, D)
-        dh, grads = self.logits_head.backward(dlogits, head_cache)    # (N, H)
-        dz, trunk_grads = self.trunk.backward(dh, trunk_cache)        # (N, Z)
+        dh, grads = self.logits_head.backward(dlogits, head_cache, workspace)  # (N, H)
+        dz, trunk_grads = self.trunk.backward(dh, trunk_cache, workspace)      # (N, Z)
         grads.update(trunk_grads)
         return dz.reshape(*lead, -1), grads
 
-    def log_prob_forward(self, x, out):
-        return bernoulli_loglik_forward(x, out["logits"])
+    def log_prob_forward(self, x, out, workspace=None):
+        logits = out["logits"]
+        shape = array_module(logits).broadcast_shapes(x.shape, logits.shape)    # (..., B, D)
+        loglik = as_workspace(workspace).empty(f"{self.name}:loglik", shape[:-1], logits)  # (..., B)
+        return bernoulli_loglik_forward(x, logits, out=loglik, workspace=workspace)
 
-    def log_prob_backward(self, dloglik, cache):
-        return {"logits": bernoulli_loglik_backward(dloglik, cache)}
+    def log_prob_backward(self, dloglik, cache, workspace=None):
+        x, logits = cache
+        shape = array_module(logits).broadcast_shapes(x.shape, logits.shape)    # (..., B, D)
+        dlogits = as_workspace(workspace).empty(f"{self.name}:dlogits", shape, logits)
+        return {"logits": bernoulli_loglik_backward(dloglik, cache, out=dlogits)}
 
     def mean(self, out):
         """E[x | z] = sigmoid(logits)."""
@@ -106,6 +119,7 @@ class GaussianDecoder:
         self.mean_activation = mean_activation
         self.sigma = sigma
         self.output_dim = int(output_dim)
+        self.name = name
 
     @property
     def likelihood(self):
@@ -120,18 +134,19 @@ class GaussianDecoder:
             params.update(self.logvar_head.init_params(rng, dtype, init, init_scale))
         return params
 
-    def forward(self, params, z):
+    def forward(self, params, z, workspace=None):
         """Shapes: z (..., Z) -> {"mean": (..., D), "logvar": (..., D)}."""
         xp = array_module(z)
+        ws = as_workspace(workspace)
         z2, lead = _flatten_samples(z)                                # (N, Z)
-        h, trunk_cache = self.trunk.forward(params, z2)               # (N, H)
-        a, mean_cache = self.mean_head.forward(params, h)             # (N, D)
+        h, trunk_cache = self.trunk.forward(params, z2, ws)           # (N, H)
+        a, mean_cache = self.mean_head.forward(params, h, ws)         # (N, D)
         if self.mean_activation == "sigmoid":
-            mean, sig_cache = sigmoid_forward(a)                      # (N, D)
+            mean, sig_cache = sigmoid_forward(a, out=ws.empty(f"{self.name}:mean", a.shape, a))  # (N, D)
         else:
             mean, sig_cache = a, None
         if self.logvar_head is not None:
-            logvar, logvar_cache = self.logvar_head.forward(params, h)  # (N, D)
+            logvar, logvar_cache = self.logvar_head.forward(params, h, ws)  # (N, D)
             logvar = logvar.reshape(*lead, -1)
         else:
             logvar_cache = None
@@ -139,28 +154,32 @@ class GaussianDecoder:
         out = {"mean": mean.reshape(*lead, -1), "logvar": logvar}
         return out, (trunk_cache, mean_cache, sig_cache, logvar_cache, lead)
 
-    def backward(self, dout, cache):
+    def backward(self, dout, cache, workspace=None):
         """Shapes: {"mean": (..., D), "logvar": (..., D)} -> dz (..., Z), parameter grads.
 
         With a fixed sigma, ``dout["logvar"]`` is ignored (logvar is no function of z).
         """
         trunk_cache, mean_cache, sig_cache, logvar_cache, lead = cache
+        ws = as_workspace(workspace)
         dmean = dout["mean"].reshape(-1, self.output_dim)             # (N, D)
-        da = sigmoid_backward(dmean, sig_cache) if self.mean_activation == "sigmoid" else dmean
-        dh, grads = self.mean_head.backward(da, mean_cache)           # (N, H)
+        if self.mean_activation == "sigmoid":
+            da = sigmoid_backward(dmean, sig_cache, out=ws.empty(f"{self.name}:dmean_pre", dmean.shape, dmean))
+        else:
+            da = dmean
+        dh, grads = self.mean_head.backward(da, mean_cache, ws)       # (N, H)
         if self.logvar_head is not None:
             dlogvar = dout["logvar"].reshape(-1, self.output_dim)     # (N, D)
-            dh_logvar, logvar_grads = self.logvar_head.backward(dlogvar, logvar_cache)
+            dh_logvar, logvar_grads = self.logvar_head.backward(dlogvar, logvar_cache, ws)
             grads.update(logvar_grads)
-            dh = dh + dh_logvar                                       # (N, H)  h feeds both heads
-        dz, trunk_grads = self.trunk.backward(dh, trunk_cache)        # (N, Z)
+            dh += dh_logvar                                           # (N, H)  h feeds both heads
+        dz, trunk_grads = self.trunk.backward(dh, trunk_cache, ws)    # (N, Z)
         grads.update(trunk_grads)
         return dz.reshape(*lead, -1), grads
 
-    def log_prob_forward(self, x, out):
+    def log_prob_forward(self, x, out, workspace=None):
         return gaussian_loglik_forward(x, out["mean"], out["logvar"])
 
-    def log_prob_backward(self, dloglik, cache):
+    def log_prob_backward(self, dloglik, cache, workspace=None):
         dmean, dlogvar = gaussian_loglik_backward(dloglik, cache)
         return {"mean": dmean, "logvar": dlogvar}
 

@@ -4,6 +4,8 @@ r"""Recognition models q(z | x) (K&W section 2.4, appendix C.2).
 q(z | x) = N(z; mu, diag(exp(logvar))), with two linear heads on the last hidden layer:
 
     h = MLP(x);   mu = h W_mu + b_mu;   logvar = h W_logvar + b_logvar
+
+Derivation: docs/derivations.md#mlp-backward
 """
 from .layers import MLP, Dense
 
@@ -34,20 +36,23 @@ class GaussianEncoder:
         params.update(self.logvar_head.init_params(rng, dtype, init, init_scale))
         return params
 
-    def forward(self, params, x):
+    def forward(self, params, x, workspace=None):
         """Shapes: x (B, input_dim) -> mu (B, Z), logvar (B, Z)."""
-        h, trunk_cache = self.trunk.forward(params, x)                # (B, H)
-        mu, mu_cache = self.mu_head.forward(params, h)                # (B, Z)
-        logvar, logvar_cache = self.logvar_head.forward(params, h)    # (B, Z)
+        h, trunk_cache = self.trunk.forward(params, x, workspace)     # (B, H)
+        mu, mu_cache = self.mu_head.forward(params, h, workspace)     # (B, Z)
+        logvar, logvar_cache = self.logvar_head.forward(params, h, workspace)  # (B, Z)
         return (mu, logvar), (trunk_cache, mu_cache, logvar_cache)
 
-    def backward(self, dmu, dlogvar, cache):
-        """Shapes: dmu (B, Z), dlogvar (B, Z) -> dx (B, input_dim), parameter grads."""
+    def backward(self, dmu, dlogvar, cache, workspace=None, need_dx=True):
+        """Shapes: dmu (B, Z), dlogvar (B, Z) -> dx (B, input_dim), parameter grads.
+
+        ``need_dx=False`` skips the gradient with respect to the data x (returned as None).
+        """
         trunk_cache, mu_cache, logvar_cache = cache
-        dh_mu, grads = self.mu_head.backward(dmu, mu_cache)           # (B, H)
-        dh_logvar, logvar_grads = self.logvar_head.backward(dlogvar, logvar_cache)
+        dh, grads = self.mu_head.backward(dmu, mu_cache, workspace)   # (B, H)
+        dh_logvar, logvar_grads = self.logvar_head.backward(dlogvar, logvar_cache, workspace)
         grads.update(logvar_grads)
-        dh = dh_mu + dh_logvar                                        # (B, H)  h feeds both heads
-        dx, trunk_grads = self.trunk.backward(dh, trunk_cache)        # (B, input_dim)
+        dh += dh_logvar                                               # (B, H)  h feeds both heads
+        dx, trunk_grads = self.trunk.backward(dh, trunk_cache, workspace, need_dx=need_dx)
         grads.update(trunk_grads)
         return dx, grads

@@ -5,10 +5,18 @@ model's flat ``params`` dict under ``"<name>.W"`` and ``"<name>.b"``, and every 
 function of ``(params, inputs)``: ``forward`` returns ``(out, cache)`` and ``backward(dout, cache)``
 returns the input gradient and a dict of parameter gradients. Nothing is stored on ``self``, so a
 layer can run several times in one step (as the decoder of a hierarchical model does).
+
+Every method takes an optional ``workspace`` (:class:`numpyvae.workspace.Workspace`): the arrays it
+makes (outputs, gradients) are then taken from it under keys that start with the layer's name,
+instead of being allocated. A layer that runs several times in one step needs a separate
+``workspace.scope(...)`` for each run.
+
+Derivation: docs/derivations.md#mlp-backward
 """
 from .init import init_dense
 from .ops.activations import ACTIVATIONS
 from .ops.linear import linear_backward, linear_forward
+from .workspace import as_workspace
 
 
 class Dense:
@@ -23,13 +31,21 @@ class Dense:
         W, b = init_dense(self.in_dim, self.out_dim, init, rng, dtype, init_scale)
         return {f"{self.name}.W": W, f"{self.name}.b": b}
 
-    def forward(self, params, x):
+    def forward(self, params, x, workspace=None):
         """Shapes: x (N, in_dim) -> y (N, out_dim)."""
-        return linear_forward(x, params[f"{self.name}.W"], params[f"{self.name}.b"])
+        y = as_workspace(workspace).empty(f"{self.name}:y", (x.shape[0], self.out_dim), x)
+        return linear_forward(x, params[f"{self.name}.W"], params[f"{self.name}.b"], out=y)
 
-    def backward(self, dy, cache):
-        """Shapes: dy (N, out_dim) -> dx (N, in_dim), {W: (in_dim, out_dim), b: (out_dim,)}."""
-        dx, dW, db = linear_backward(dy, cache)
+    def backward(self, dy, cache, workspace=None, need_dx=True):
+        """Shapes: dy (N, out_dim) -> dx (N, in_dim), {W: (in_dim, out_dim), b: (out_dim,)}.
+
+        ``need_dx=False`` skips the input gradient (returned as None).
+        """
+        ws = as_workspace(workspace)
+        dx = ws.empty(f"{self.name}:dx", (dy.shape[0], self.in_dim), dy) if need_dx else None
+        dW = ws.empty(f"{self.name}.W:grad", (self.in_dim, self.out_dim), dy)
+        db = ws.empty(f"{self.name}.b:grad", (self.out_dim,), dy)
+        dx, dW, db = linear_backward(dy, cache, out=(dx, dW, db), need_dx=need_dx)
         return dx, {f"{self.name}.W": dW, f"{self.name}.b": db}
 
 
@@ -64,23 +80,29 @@ class MLP:
             params.update(layer.init_params(rng, dtype, init, init_scale))
         return params
 
-    def forward(self, params, x):
+    def forward(self, params, x, workspace=None):
         """Shapes: x (N, sizes[0]) -> h (N, sizes[-1]). The cache holds one entry per layer."""
         act_forward, _ = ACTIVATIONS[self.activation]
+        ws = as_workspace(workspace)
         caches = []
         h = x
         for layer in self.layers:
-            a, lin_cache = layer.forward(params, h)                   # (N, h_i)  pre-activation
-            h, act_cache = act_forward(a)                             # (N, h_i)
+            a, lin_cache = layer.forward(params, h, ws)               # (N, h_i)  pre-activation
+            h, act_cache = act_forward(a, out=ws.empty(f"{layer.name}:h", a.shape, a))   # (N, h_i)
             caches.append((lin_cache, act_cache))
         return h, caches
 
-    def backward(self, dh, caches):
-        """Shapes: dh (N, sizes[-1]) -> dx (N, sizes[0]), grads of every layer's W and b."""
+    def backward(self, dh, caches, workspace=None, need_dx=True):
+        """Shapes: dh (N, sizes[-1]) -> dx (N, sizes[0]), grads of every layer's W and b.
+
+        ``need_dx=False`` skips the gradient of the MLP's input (returned as None).
+        """
         _, act_backward = ACTIVATIONS[self.activation]
+        ws = as_workspace(workspace)
         grads = {}
-        for layer, (lin_cache, act_cache) in zip(reversed(self.layers), reversed(caches)):
-            da = act_backward(dh, act_cache)                          # (N, h_i)
-            dh, layer_grads = layer.backward(da, lin_cache)           # (N, h_{i-1})
+        for i in reversed(range(len(self.layers))):
+            layer, (lin_cache, act_cache) = self.layers[i], caches[i]
+            da = act_backward(dh, act_cache, out=ws.empty(f"{layer.name}:da", dh.shape, dh))   # (N, h_i)
+            dh, layer_grads = layer.backward(da, lin_cache, ws, need_dx=need_dx or i > 0)     # (N, h_{i-1})
             grads.update(layer_grads)
         return dh, grads

@@ -1,18 +1,27 @@
 r"""First-order optimizers that update a model's ``params`` dict in place.
 
-All minimise the loss. Each update is written with in-place array operations and one scratch
-buffer per parameter, so a step allocates nothing after the first.
+All minimise the loss. Each update is written with in-place array operations on blocks of the
+parameters (:func:`numpyvae.inplace.blocks`: 256 KiB pieces, so that the parameter, gradient, state
+and scratch pieces of one update stay in the L2 cache across its passes) and one scratch block shared
+by all parameters, so a step allocates nothing after the first. When the parameters are the pieces
+of one contiguous vector (as a :class:`numpyvae.VAE`'s are) and so are the gradients (as
+``loss_and_grads`` returns them), the update runs once over that vector instead of once per
+parameter.
 
 Common options:
 
 - ``weight_decay = lambda`` adds lambda * theta to every gradient: the gradient of
-  lambda/2 ||theta||^2, i.e. of -log p(theta) for a Gaussian prior N(0, I / lambda) on the parameters
+  lambda/2 ||theta||^2. For the per-datapoint loss that numpyvae minimises, a prior N(0, I / tau) on the
+  parameters of the summed objective corresponds to lambda = tau / N (docs/derivations.md#weight-decay)
   (K&W section 5 use p(theta) = N(0, I) with a small weight, giving MAP estimates).
 - ``clip_norm = c`` rescales the whole gradient (all parameters together) to global L2 norm at most c.
+
+Derivation: docs/derivations.md#optimizers
 """
 import math
 
 from .backend import array_module
+from .inplace import JoinedCache, blocks, pack, scratch_like
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -20,8 +29,10 @@ OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 class Optimizer:
     """Base class: gradient clipping, weight decay, the step counter and state save/restore.
 
-    Subclasses implement ``_update(name, p, g, buf)`` where ``g`` is the final gradient (already
-    clipped and decayed) and ``buf`` a scratch array of ``p``'s shape they may overwrite.
+    Subclasses name their state arrays in ``slot_names`` and implement
+    ``_update(p, g, *slots, buf)``: one block of the parameter, of the final gradient (already
+    clipped and decayed), of each state array (in ``slot_names`` order), and a scratch block ``buf``
+    they may overwrite, all of one shape. ``_begin_step()`` runs once per step before the updates.
     """
 
     name = None
@@ -39,7 +50,9 @@ class Optimizer:
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.t = 0
         self.slots = {}      # slot name -> {param name -> array}
-        self._scratch = {}   # param name -> scratch array (not part of the state)
+        self._scratch = {}   # scratch arrays (not part of the state)
+        self._joined_params = JoinedCache()
+        self._joined_grads = JoinedCache()
 
     def hyperparameters(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
@@ -50,19 +63,57 @@ class Optimizer:
             missing, extra = set(params) - set(grads), set(grads) - set(params)
             raise ValueError(f"grads and params have different keys: missing {sorted(missing)}, "
                              f"unexpected {sorted(extra)}")
+        for name, p in params.items():
+            if grads[name].shape != p.shape:
+                raise ValueError(f"gradient {name!r} has shape {grads[name].shape}, parameter has {p.shape}")
         scale = self._clip_scale(grads)
         self.t += 1
+        self._begin_step()
+        for p, g, *slots in self._groups(params, grads):
+            for p_block, g_block, *slot_blocks in blocks((p, g, *slots)):
+                xp = array_module(p_block)
+                buf = scratch_like(self._scratch, "buf", p_block)
+                if scale != 1.0 or self.weight_decay:
+                    g_eff = scratch_like(self._scratch, "grad", p_block)
+                    xp.multiply(g_block, scale, out=g_eff)            # g <- c g        (clipping)
+                    if self.weight_decay:
+                        xp.multiply(p_block, self.weight_decay, out=buf)
+                        g_eff += buf                                  # g <- g + lambda theta  (prior)
+                    g_block = g_eff
+                self._update(p_block, g_block, *slot_blocks, buf)
+
+    def _groups(self, params, grads):
+        """What to update: ``[(p, g, *slots)]`` for the whole flat vector when the parameters and
+        the gradients are consecutive pieces of one vector each, in the same order (see
+        :func:`numpyvae.inplace.joined`); else one ``(p, g, *slots)`` per parameter."""
+        p_flat = self._joined_params(params.values())
+        g_flat = self._joined_grads(grads[name] for name in params) if p_flat is not None else None
+        if g_flat is None or g_flat.shape != p_flat.shape:
+            return [(p, grads[name], *(self._slot(s, name, p) for s in self.slot_names))
+                    for name, p in params.items()]
+        return [(p_flat, g_flat, *(self._flat_slot(s, params, p_flat) for s in self.slot_names))]
+
+    def _flat_slot(self, slot, params, p_flat):
+        """State array ``slot`` as one vector laid out like ``p_flat``; ``self.slots[slot][name]``
+        are views into it. State set by :meth:`load_state_dict` is copied in (once)."""
+        arrays = self.slots.setdefault(slot, {})
+        names = tuple(params)
+        cached = self._scratch.get(("flat", slot))
+        if (cached is not None and cached[0] == names and cached[2].dtype == p_flat.dtype
+                and all(arrays.get(name) is view for name, view in zip(names, cached[1]))):
+            return cached[2]
+        values = {}
         for name, p in params.items():
-            g = grads[name]
-            if g.shape != p.shape:
-                raise ValueError(f"gradient {name!r} has shape {g.shape}, parameter has {p.shape}")
-            if scale != 1.0 or self.weight_decay:
-                g_eff = self._buffer(name + "/grad", p)
-                array_module(p).multiply(g, scale, out=g_eff)         # g <- c g        (clipping)
-                if self.weight_decay:
-                    g_eff += self.weight_decay * p                    # g <- g + lambda theta  (prior)
-                g = g_eff
-            self._update(name, p, g, self._buffer(name, p))
+            a = arrays.get(name)
+            if a is None:
+                a = array_module(p).zeros_like(p)
+            elif a.shape != p.shape:
+                raise ValueError(f"optimizer state {slot!r} of {name!r} has shape {a.shape}, parameter has {p.shape}")
+            values[name] = a.astype(p.dtype, copy=False)
+        flat, views = pack(values, xp=array_module(p_flat))
+        arrays.update(views)
+        self._scratch[("flat", slot)] = (names, list(views.values()), flat)
+        return flat
 
     def global_norm(self, grads):
         """|| g ||_2 over all parameters together."""
@@ -74,13 +125,6 @@ class Optimizer:
         norm = self.global_norm(grads)
         return min(1.0, self.clip_norm / (norm + 1e-12))
 
-    def _buffer(self, name, p):
-        buf = self._scratch.get(name)
-        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
-            buf = array_module(p).empty_like(p)
-            self._scratch[name] = buf
-        return buf
-
     def _slot(self, slot, name, p):
         """The optimizer's state array ``slot`` for parameter ``name``, zero-initialised."""
         arrays = self.slots.setdefault(slot, {})
@@ -90,7 +134,10 @@ class Optimizer:
             arrays[name] = a
         return a
 
-    def _update(self, name, p, g, buf):
+    def _begin_step(self):
+        """Per-step scalars (after ``t`` is incremented); nothing by default."""
+
+    def _update(self, p, g, *slots_and_buf):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ state
@@ -114,7 +161,6 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    slot_names = ("velocity",)
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
@@ -122,26 +168,28 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+        self.slot_names = ("velocity",) if self.momentum else ()
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
 
-    def _update(self, name, p, g, buf):
+    def _update(self, p, g, *slots_and_buf):
+        xp = array_module(p)
         if self.momentum == 0:
-            p -= self.lr * g
+            (buf,) = slots_and_buf
+            xp.multiply(g, self.lr, out=buf)
+            p -= buf                                                  # theta <- theta - lr g
             return
-        v = self._slot("velocity", name, p)
+        v, buf = slots_and_buf
         v *= self.momentum
         v += g                                                        # v <- mu v + g
         if self.nesterov:
-            array_module(p).multiply(v, self.momentum, out=buf)
+            xp.multiply(v, self.momentum, out=buf)
             buf += g                                                  # g + mu v
-            buf *= self.lr
-            p -= buf
         else:
             buf[...] = v
-            buf *= self.lr
-            p -= buf                                                  # theta <- theta - lr v
+        buf *= self.lr
+        p -= buf                                                      # theta <- theta - lr (g + mu v) or lr v
 
 
 class Adagrad(Optimizer):
@@ -160,14 +208,13 @@ class Adagrad(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "eps": self.eps}
 
-    def _update(self, name, p, g, buf):
+    def _update(self, p, g, h, buf):
         xp = array_module(p)
-        h = self._slot("sum_sq", name, p)
         xp.multiply(g, g, out=buf)
         h += buf                                                      # h <- h + g^2
         xp.sqrt(h, out=buf)
         buf += self.eps
-        xp.divide(g, buf, out=buf)
+        xp.divide(g, buf, out=buf)                                    # g / (sqrt(h) + eps)
         buf *= self.lr
         p -= buf                                                      # theta <- theta - lr g / (sqrt(h) + eps)
 
@@ -191,16 +238,15 @@ class RMSProp(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "rho": self.rho, "eps": self.eps}
 
-    def _update(self, name, p, g, buf):
+    def _update(self, p, g, v, buf):
         xp = array_module(p)
-        v = self._slot("mean_sq", name, p)
         xp.multiply(g, g, out=buf)
         buf *= 1.0 - self.rho
         v *= self.rho
         v += buf                                                      # v <- rho v + (1 - rho) g^2
         xp.sqrt(v, out=buf)
         buf += self.eps
-        xp.divide(g, buf, out=buf)
+        xp.divide(g, buf, out=buf)                                    # g / (sqrt(v) + eps)
         buf *= self.lr
         p -= buf
 
@@ -211,14 +257,19 @@ class Adam(Optimizer):
     m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
     theta <- theta - lr * m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
 
-    Implemented in the equivalent form (Kingma & Ba, section 2) that folds the bias corrections
-    into two scalars, so the update touches each array a minimal number of times:
-    theta <- theta - lr_t * m / (sqrt(v) + eps_t),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
-    eps_t = eps sqrt(1 - b2^t).
+    The state holds the two moments without their constant factors, as discounted sums
+        m_sum = sum_i b1^(t-i) g_i = m / (1 - b1),     v_sum = sum_i b2^(t-i) g_i^2 = v / (1 - b2),
+    and the constant factors join the bias corrections in two scalars (the rearrangement of Kingma &
+    Ba, section 2), so a step makes the fewest passes over the arrays:
+        m_sum <- b1 m_sum + g;   v_sum <- b2 v_sum + g^2
+        theta <- theta - a_t m_sum / (sqrt(v_sum) + e_t)
+    where c_t = sqrt((1 - b2) / (1 - b2^t)) makes sqrt(v_hat) = c_t sqrt(v_sum), and
+        a_t = lr (1 - b1) / ((1 - b1^t) c_t),   e_t = eps / c_t.
+    ``load_state_dict`` also takes a state with the moments ``"m"`` and ``"v"`` themselves.
     """
 
     name = "adam"
-    slot_names = ("m", "v")
+    slot_names = ("m_sum", "v_sum")
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
@@ -231,25 +282,36 @@ class Adam(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def _update(self, name, p, g, buf):
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self._sums_from_moments()
+
+    def _sums_from_moments(self):
+        """Turn slots ``"m"`` and ``"v"`` (the moments themselves, as a state saved by an earlier
+        version holds them) into ``m_sum = m / (1 - b1)`` and ``v_sum = v / (1 - b2)``."""
+        if "m" in self.slots or "v" in self.slots:
+            m, v = self.slots.pop("m", {}), self.slots.pop("v", {})
+            self.slots.setdefault("m_sum", {}).update({k: a / (1.0 - self.beta1) for k, a in m.items()})
+            self.slots.setdefault("v_sum", {}).update({k: a / (1.0 - self.beta2) for k, a in v.items()})
+
+    def _begin_step(self):
+        self._sums_from_moments()                                     # also for slots set directly
+        c_t = math.sqrt((1.0 - self.beta2) / (1.0 - self.beta2 ** self.t))
+        self._a_t = self.lr * (1.0 - self.beta1) / ((1.0 - self.beta1 ** self.t) * c_t)
+        self._e_t = self.eps / c_t
+
+    def _update(self, p, g, m_sum, v_sum, buf):
         xp = array_module(p)
-        b1, b2, t = self.beta1, self.beta2, self.t
-        m = self._slot("m", name, p)
-        v = self._slot("v", name, p)
-        xp.multiply(g, 1.0 - b1, out=buf)
-        m *= b1
-        m += buf                                                      # m <- b1 m + (1 - b1) g
+        m_sum *= self.beta1
+        m_sum += g                                                    # m_sum <- b1 m_sum + g
         xp.multiply(g, g, out=buf)
-        buf *= 1.0 - b2
-        v *= b2
-        v += buf                                                      # v <- b2 v + (1 - b2) g^2
-        correction = math.sqrt(1.0 - b2 ** t)
-        lr_t = self.lr * correction / (1.0 - b1 ** t)
-        xp.sqrt(v, out=buf)
-        buf += self.eps * correction                                  # sqrt(v) + eps_t
-        xp.divide(m, buf, out=buf)
-        buf *= lr_t
-        p -= buf                                                      # theta <- theta - lr_t m / (sqrt(v) + eps_t)
+        v_sum *= self.beta2
+        v_sum += buf                                                  # v_sum <- b2 v_sum + g^2
+        xp.sqrt(v_sum, out=buf)
+        buf += self._e_t                                              # sqrt(v_sum) + e_t
+        xp.divide(m_sum, buf, out=buf)
+        buf *= self._a_t
+        p -= buf                                                      # theta <- theta - a_t m_sum / (sqrt(v_sum) + e_t)
 
 
 _CLASSES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}

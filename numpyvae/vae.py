@@ -11,19 +11,22 @@ For a datapoint x, with noise eps_l ~ N(0, I), l = 1..L:
 
 and the training loss is the batch mean of -ELBO (nats per datapoint). ``beta = 1`` is the plain
 VAE; other values give the beta-VAE objective. The backward pass below is the chain rule through
-these lines in reverse order; docs/derivations.md derives each step.
+these lines in reverse order; docs/derivations.md#mlp-backward lists the backward pass step by step.
 """
 import numpy as np
 
 from .backend import get_backend
 from .decoders import LIKELIHOODS, make_decoder
 from .encoders import GaussianEncoder
+from .estimator import EstimatorMixin
 from .init import INITIALIZERS
+from .inplace import pack
 from .ops.activations import ACTIVATIONS
 from .ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
                            log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                            reparameterize_backward, reparameterize_forward)
 from .validation import check_choice, check_data, check_noise, check_positive_int
+from .workspace import Workspace, as_workspace
 
 ESTIMATORS = ("analytic", "mc")
 DTYPES = (np.float32, np.float64)
@@ -38,7 +41,7 @@ def as_generator(rng):
     raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 
 
-class VAE:
+class VAE(EstimatorMixin):
     """Variational autoencoder with a diagonal-Gaussian encoder and an MLP decoder.
 
     Parameters
@@ -74,7 +77,10 @@ class VAE:
     Attributes
     ----------
     params : dict of str -> array
-        Every learned array by name (see ``param_names``); optimizers update it in place.
+        Every learned array by name (see ``param_names``); optimizers update it in place. The arrays
+        are views into one contiguous vector (the fast path of the optimizers): to load values,
+        write into them, ``params[name][...] = value``. Rebinding a name to another array works
+        too, but takes that parameter out of the one-pass update.
     """
 
     def __init__(self, input_dim, hidden_sizes=(500,), latent_dim=20, likelihood="bernoulli",
@@ -105,7 +111,9 @@ class VAE:
                                     self.activation, sigma=self.sigma)
         params = self.encoder.init_params(self.rng, self.dtype, self.init, self.init_scale)
         params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
-        self.params = {name: self.backend.asarray(p) for name, p in params.items()}
+        # every parameter is a view into one contiguous vector, so an optimizer can update them all
+        # in one pass (numpyvae.inplace.joined); write into them in place: params[name][...] = value
+        _, self.params = pack({name: self.backend.asarray(p) for name, p in params.items()}, xp=self.backend.xp)
 
     # ------------------------------------------------------------------ configuration
     def get_config(self):
@@ -153,18 +161,20 @@ class VAE:
         return out
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, x, eps):
+    def forward(self, x, eps, workspace=None):
         """The ELBO of every datapoint and the cache for :meth:`backward`.
 
         ``x`` and ``eps`` must already be validated arrays of the model's dtype (the public methods
         do that). Returns ``terms, cache`` with ``terms = {"elbo": (B,), "loglik": (B,), "kl": (B,)}``:
         ``loglik`` is (1/L) sum_l log p(x|z_l) and ``kl`` the closed-form KL (estimator B) or its
-        Monte-Carlo estimate (1/L) sum_l [log q(z_l|x) - log p(z_l)] (estimator A).
+        Monte-Carlo estimate (1/L) sum_l [log q(z_l|x) - log p(z_l)] (estimator A). With a
+        ``workspace``, the large intermediate arrays (and so the cache) live in it.
         """
-        (mu, logvar), enc_cache = self.encoder.forward(self.params, x)   # (B, Z), (B, Z)
+        ws = workspace
+        (mu, logvar), enc_cache = self.encoder.forward(self.params, x, workspace=ws)   # (B, Z), (B, Z)
         z, rep_cache = reparameterize_forward(mu, logvar, eps)          # (L, B, Z)
-        out, dec_cache = self.decoder.forward(self.params, z)           # each (L, B, D)
-        loglik, ll_cache = self.decoder.log_prob_forward(x, out)        # (L, B)
+        out, dec_cache = self.decoder.forward(self.params, z, workspace=ws)        # each (L, B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out, workspace=ws)     # (L, B)
         L = eps.shape[0]
         loglik_mean = loglik.sum(axis=0) / L                            # (B,)
         if self.estimator == "analytic":
@@ -178,17 +188,22 @@ class VAE:
         cache = (enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L)
         return {"elbo": elbo, "loglik": loglik_mean, "kl": kl}, cache
 
-    def backward(self, delbo, cache):
+    def backward(self, delbo, cache, workspace=None):
         """Gradients of sum_b delbo_b * ELBO_b with respect to every parameter.
 
         For the loss -mean(ELBO), pass delbo = -1/B (see :meth:`loss_and_grads`).
-        Shapes: delbo (B,) -> dict name -> array of that parameter's shape.
+        Shapes: delbo (B,), or a scalar (0-d array) when every datapoint has the same weight ->
+        dict name -> array of that parameter's shape. With a ``workspace`` the gradients are
+        arrays of the workspace, overwritten by the next backward pass that uses it.
         """
         enc_cache, rep_cache, dec_cache, ll_cache, kl_cache, L = cache
+        ws = workspace
         xp = self.backend.xp
-        dloglik = xp.broadcast_to(delbo / L, (L, delbo.shape[0]))      # (L, B)  d elbo / d loglik_l = 1/L
-        dout = self.decoder.log_prob_backward(dloglik, ll_cache)        # each (L, B, D)
-        dz, grads = self.decoder.backward(dout, dec_cache)              # (L, B, Z)
+        dloglik = delbo / L                                             # d elbo / d loglik_l = 1/L
+        if xp.ndim(dloglik):
+            dloglik = xp.broadcast_to(dloglik, (L, xp.shape(delbo)[0]))  # (L, B)
+        dout = self.decoder.log_prob_backward(dloglik, ll_cache, workspace=ws)   # each (L, B, D)
+        dz, grads = self.decoder.backward(dout, dec_cache, workspace=ws)         # (L, B, Z)
         if self.estimator == "analytic":
             dmu_kl, dlogvar_kl = kl_standard_normal_backward(-self.beta * delbo, kl_cache)  # (B, Z)
         else:
@@ -199,11 +214,12 @@ class VAE:
         dmu_z, dlogvar_z = reparameterize_backward(dz, rep_cache)       # (B, Z)
         dmu = dmu_z + dmu_kl                                            # mu feeds the sample and the KL
         dlogvar = dlogvar_z + dlogvar_kl                                # logvar likewise
-        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache)
+        # the data needs no gradient: need_dx=False skips the encoder's first-layer product dh W^T
+        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache, workspace=ws, need_dx=False)
         grads.update(enc_grads)
         return grads
 
-    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, workspace=None):
         """The loss -mean_b ELBO(x_b) (nats per datapoint) and its gradient.
 
         Parameters
@@ -212,19 +228,28 @@ class VAE:
         eps : array (L, B, latent_dim), optional
             The reparameterization noise; with it the result is deterministic. Otherwise L =
             ``n_samples`` draws are taken from ``rng`` (default: the model's generator).
+        workspace : numpyvae.Workspace, optional
+            Keeps the step's arrays from one call to the next instead of allocating them (the
+            fast path for training; see :mod:`numpyvae.workspace`). The returned gradients are
+            then arrays of the workspace: valid until the next call with the same workspace,
+            which overwrites them. Without one, every call returns new arrays.
 
         Returns
         -------
         loss : float
         grads : dict with exactly the keys of ``params``, each of that parameter's shape.
         """
+        # without a workspace, a new one for this call only: every array is fresh, as documented
+        workspace = Workspace() if workspace is None else as_workspace(workspace)
         x = self._data(x)
         eps = self._noise(x, eps, rng, n_samples)
-        terms, cache = self.forward(x, eps)
+        # the gradients, laid out like the parameters: consecutive pieces of one vector
+        workspace.pack({f"{name}:grad": p.shape for name, p in self.params.items()}, like=x)
+        terms, cache = self.forward(x, eps, workspace=workspace)
         B = x.shape[0]
-        delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
-        grads = self.backward(delbo, cache)
-        loss = -float(terms["elbo"].mean())
+        delbo = self.backend.xp.asarray(-1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B, every b
+        grads = self.backward(delbo, cache, workspace=workspace)
+        loss = -float(terms["elbo"].sum()) / B
         return loss, {name: grads[name] for name in self.params}
 
     def elbo(self, x, eps=None, rng=None, n_samples=1):

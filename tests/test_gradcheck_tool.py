@@ -51,3 +51,16 @@ def test_gradcheck_command_rejects_unknown_options():
     out = subprocess.run([sys.executable, "-m", "numpyvae", "gradcheck", "--likelihood", "poisson"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "invalid choice" in out.stderr
+
+
+def test_round_off_is_not_counted_but_a_resolvable_error_is(rng):
+    # f depends on w only through a 1e-9 term: its true gradient is far below f's round-off.
+    params = {"w": rng.standard_normal(4), "u": rng.standard_normal(4)}
+    f = lambda: float(100.0 + np.sum(params["u"] ** 2) + 1e-9 * np.sum(params["w"] ** 2))
+    exact = {"w": 2e-9 * params["w"], "u": 2 * params["u"]}
+    report = check_gradients(f, params, exact)
+    assert report.passed(1e-6), report.table()
+    wrong = {"w": np.zeros(4), "u": 2 * params["u"] * (1 + 1e-4)}  # w's error is below round-off, u's is not
+    report = check_gradients(f, params, wrong)
+    assert [r.name for r in report.failures(1e-6)] == ["u"]
+    assert report.noise > 0 and "round-off level" in report.table()

@@ -148,3 +148,176 @@ def test_step_keeps_dtype_and_identity_of_arrays():
     ref = params["w"]
     nv.Adam(lr=0.1, weight_decay=0.1, clip_norm=1.0).step(params, {"w": np.ones(4, dtype=np.float32)})
     assert params["w"] is ref and ref.dtype == np.float32
+
+
+# --------------------------------------------------------------------------- blocks, the flat vector
+from numpyvae.inplace import BLOCK_BYTES, blocks, joined, pack  # noqa: E402
+
+OPTIMIZER_KWARGS = [("adam", {"lr": 0.01}), ("adam", {"lr": 0.01, "weight_decay": 0.1, "clip_norm": 1.0}),
+                    ("adagrad", {"lr": 0.05}), ("rmsprop", {"lr": 0.01, "rho": 0.8}),
+                    ("sgd", {"lr": 0.1}), ("sgd", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+                    ("sgd", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01})]
+# one tensor spans several blocks; the others are the small sizes of biases and latent heads
+SHAPES = {"W": (400, 300), "b": (300,), "head": (25, 7), "c": (7,)}
+
+
+def _problem(seed, dtype=np.float64, steps=4):
+    rng = np.random.default_rng(seed)
+    params = {k: rng.standard_normal(s).astype(dtype) for k, s in SHAPES.items()}
+    grads = [{k: rng.standard_normal(s).astype(dtype) for k, s in SHAPES.items()} for _ in range(steps)]
+    return params, grads
+
+
+@pytest.mark.parametrize("name,kw", OPTIMIZER_KWARGS)
+def test_multi_block_updates_match_the_textbook_formula(name, kw):
+    assert SHAPES["W"][0] * SHAPES["W"][1] * 8 > 3 * BLOCK_BYTES         # really several blocks
+    params, grads_seq = _problem(0)
+    ref = {k: v.copy() for k, v in params.items()}
+    opt = make_optimizer(name, **kw)
+    ref_opt = {"adam": adam_ref(kw["lr"]), "adagrad": adagrad_ref(kw["lr"]),
+               "rmsprop": rmsprop_ref(kw["lr"], kw.get("rho", 0.9)),
+               "sgd": momentum_ref(kw["lr"], kw.get("momentum", 0.0), kw.get("nesterov", False))}[name]
+    state = {}
+    for t, grads in enumerate(grads_seq, start=1):
+        opt.step(params, grads)
+        g_eff = {k: g.copy() for k, g in grads.items()}
+        if kw.get("clip_norm"):
+            norm = np.sqrt(sum((g ** 2).sum() for g in g_eff.values()))
+            g_eff = {k: g * min(1.0, kw["clip_norm"] / (norm + 1e-12)) for k, g in g_eff.items()}
+        for k in ref:
+            g = g_eff[k] + kw.get("weight_decay", 0.0) * ref[k]
+            ref[k] = ref_opt(ref[k], g, state.setdefault(k, {}), t)
+    for k in params:
+        np.testing.assert_allclose(params[k], ref[k], rtol=1e-12, atol=1e-14, err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,kw", OPTIMIZER_KWARGS)
+def test_the_flat_vector_path_gives_exactly_the_per_parameter_results(name, kw, dtype):
+    params, grads_seq = _problem(1, dtype)
+    _, flat_params = pack(params)
+    separate = {k: v.copy() for k, v in params.items()}
+    flat_opt, sep_opt = make_optimizer(name, **kw), make_optimizer(name, **kw)
+    for grads in grads_seq:
+        _, flat_grads = pack(grads)
+        flat_opt.step(flat_params, flat_grads)
+        sep_opt.step(separate, {k: g.copy() for k, g in grads.items()})
+    for k in params:
+        np.testing.assert_array_equal(flat_params[k], separate[k], err_msg=k)
+    for slot in flat_opt.slot_names:                                 # the state is one vector too
+        assert joined(flat_opt.slots[slot][k] for k in params) is not None
+        for k in params:
+            np.testing.assert_array_equal(flat_opt.slots[slot][k], sep_opt.slots[slot][k])
+
+
+def test_flat_state_resumes_exactly_after_load_state_dict():
+    params, grads_seq = _problem(2, steps=6)
+    _, a = pack(params)
+    _, b = pack(params)
+    full = nv.Adam(lr=0.01)
+    for g in grads_seq:
+        full.step(a, pack(g)[1])
+    first = nv.Adam(lr=0.01)
+    for g in grads_seq[:3]:
+        first.step(b, pack(g)[1])
+    state = first.state_dict()
+    second = nv.Adam(lr=0.01)
+    second.load_state_dict({**state, "slots": {s: {k: v.copy() for k, v in arr.items()}
+                                               for s, arr in state["slots"].items()}})
+    for g in grads_seq[3:]:
+        second.step(b, pack(g)[1])
+    for k in params:
+        np.testing.assert_array_equal(b[k], a[k])
+
+
+def test_a_rebound_parameter_leaves_the_flat_path_and_is_still_updated():
+    params, (g1, g2) = _problem(3, steps=2)
+    _, flat_params = pack(params)
+    opt = nv.Adam(lr=0.01)
+    opt.step(flat_params, pack(g1)[1])
+    replaced = flat_params["b"].copy()
+    flat_params["b"] = replaced                                      # no longer a piece of the vector
+    assert joined(flat_params.values()) is None
+    opt.step(flat_params, pack(g2)[1])
+    assert not np.array_equal(replaced, flat_params["W"][0, :300]) and flat_params["b"] is replaced
+
+    ref = {k: v.copy() for k, v in params.items()}
+    ref_opt = nv.Adam(lr=0.01)
+    ref_opt.step(ref, g1)
+    ref_opt.step(ref, g2)
+    for k in params:
+        np.testing.assert_array_equal(flat_params[k], ref[k], err_msg=k)
+
+
+def test_state_of_the_wrong_shape_is_named():
+    params, (g,) = _problem(4, steps=1)
+    _, flat_params = pack(params)
+    opt = nv.Adam()
+    opt.load_state_dict({"name": "adam", "t": 1, "slots": {"m_sum": {"W": np.zeros((2, 2))}, "v_sum": {}}})
+    with pytest.raises(ValueError, match="state 'm_sum' of 'W' has shape"):
+        opt.step(flat_params, pack(g)[1])
+
+
+def test_non_contiguous_parameters_are_updated_in_place():
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((6, 8))
+    params = {"T": base.T, "F": np.asfortranarray(rng.standard_normal((5, 3)))}
+    ref = {k: np.ascontiguousarray(v) for k, v in params.items()}
+    grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    nv.Adam(lr=0.1).step(params, grads)
+    nv.Adam(lr=0.1).step(ref, grads)
+    np.testing.assert_array_equal(base.T, ref["T"])                  # the view's memory was updated
+    np.testing.assert_array_equal(params["F"], ref["F"])
+
+
+def test_vae_parameters_and_gradients_are_one_vector_each(rng):
+    model = nv.VAE(9, (6,), 2, rng=0)
+    x = rng.uniform(size=(4, 9))
+    assert joined(model.params.values()) is not None
+    for ws in (None, nv.Workspace()):
+        _, grads = model.loss_and_grads(x, rng=0, workspace=ws)
+        assert joined(grads.values()) is not None
+
+
+def test_blocks_cover_the_arrays_with_writable_views():
+    a = np.zeros((700, 300), np.float32)
+    b = np.ones((700, 300), np.float32)
+    pieces = list(blocks((a, b), block_bytes=4096 * 4))
+    assert len(pieces) == -(-a.size // 4096)
+    for pa, pb in pieces:
+        pa += pb
+    np.testing.assert_array_equal(a, 1.0)
+    f = np.asfortranarray(a)
+    (whole,) = list(blocks((f,)))                                    # not C-contiguous: one piece
+    assert whole[0] is f
+
+
+def test_adam_keeps_the_moments_as_discounted_sums_and_loads_the_moments_themselves():
+    b1, b2 = 0.8, 0.95
+    params, grads_seq = _problem(8, steps=5)
+    opt = nv.Adam(lr=0.01, beta1=b1, beta2=b2)
+    for g in grads_seq[:3]:
+        opt.step(params, g)
+    m = sum(b1 ** (3 - i) * (1 - b1) * grads_seq[i - 1]["W"] for i in (1, 2, 3))     # textbook m_3
+    v = sum(b2 ** (3 - i) * (1 - b2) * grads_seq[i - 1]["W"] ** 2 for i in (1, 2, 3))
+    np.testing.assert_allclose((1 - b1) * opt.slots["m_sum"]["W"], m, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose((1 - b2) * opt.slots["v_sum"]["W"], v, rtol=1e-13, atol=1e-14)
+
+    textbook = {"name": "adam", "t": 3, "slots": {
+        "m": {k: (1 - b1) * a for k, a in opt.slots["m_sum"].items()},
+        "v": {k: (1 - b2) * a for k, a in opt.slots["v_sum"].items()}}}
+    resumed = nv.Adam(lr=0.01, beta1=b1, beta2=b2)
+    resumed.load_state_dict(textbook)
+    direct = nv.Adam(lr=0.01, beta1=b1, beta2=b2)                    # slots set by hand, as some loops do
+    direct.t = 3
+    direct.slots = {s: dict(a) for s, a in textbook["slots"].items()}
+    other = {k: v.copy() for k, v in params.items()}
+    third = {k: v.copy() for k, v in params.items()}
+    for g in grads_seq[3:]:
+        opt.step(params, g)
+        resumed.step(other, g)
+        direct.step(third, g)
+    assert set(resumed.slots) == set(direct.slots) == {"m_sum", "v_sum"}
+    for k in params:
+        np.testing.assert_allclose(other[k], params[k], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(third[k], params[k], rtol=1e-13, atol=1e-15)

@@ -3,6 +3,8 @@ densities (Kingma & Welling 2013, section 2.4 and appendix B).
 
 Every diagonal Gaussian here is parameterised by its mean ``mu`` and log-variance ``logvar``:
 q(z | x) = N(z; mu, diag(exp(logvar))), so sigma = exp(logvar / 2).
+
+Derivation: docs/derivations.md#reparameterization
 """
 import math
 
@@ -51,7 +53,7 @@ def kl_standard_normal_forward(mu, logvar):
 def kl_standard_normal_backward(dkl, cache):
     r"""dKL/dmu_j = mu_j;   dKL/dlogvar_j = (exp(logvar_j) - 1) / 2.
 
-    Shapes: dkl (B,) -> dmu (B, Z), dlogvar (B, Z).
+    Shapes: dkl (B,), or a scalar weight shared by every datapoint -> dmu (B, Z), dlogvar (B, Z).
     """
     mu, var = cache
     dmu = dkl[..., None] * mu                                         # (B, Z)
@@ -80,7 +82,7 @@ def log_normal_backward(dlogp, cache):
     d/dmu_j     = +(z_j - mu_j) exp(-logvar_j)
     d/dlogvar_j = -1/2 + 1/2 (z_j - mu_j)^2 exp(-logvar_j)
     Broadcast inputs get their gradients summed over the broadcast axes.
-    Shapes: dlogp (...) -> dz (..., Z), dmu (mu's shape), dlogvar (logvar's shape).
+    Shapes: dlogp (...) or a scalar -> dz (..., Z), dmu (mu's shape), dlogvar (logvar's shape).
     """
     diff, inv_var, quad, mu_shape, logvar_shape = cache
     g = dlogp[..., None]                                              # (..., 1)
@@ -97,7 +99,7 @@ def log_standard_normal_forward(z):
 
 
 def log_standard_normal_backward(dlogp, z):
-    r"""d log N(z; 0, I) / dz_j = -z_j.   Shapes: dlogp (...) -> dz (..., Z)."""
+    r"""d log N(z; 0, I) / dz_j = -z_j.   Shapes: dlogp (...) or a scalar -> dz (..., Z)."""
     return -dlogp[..., None] * z
 
 

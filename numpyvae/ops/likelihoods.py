@@ -2,29 +2,63 @@ r"""Decoder log-likelihoods log p(x | z), summed over data dimensions (K&W appen
 
 Both take the decoder's outputs for each latent sample: a leading sample axis on the parameters
 broadcasts against x, so x (B, D) is scored against logits (L, B, D) without being copied.
+
+Derivation: docs/derivations.md#likelihoods
 """
 from ..backend import array_module
+from ..workspace import as_workspace
 from .gaussian import LOG_2PI, _sum_to_shape
+from .reductions import sum_last_axis
 from .registry import register_op
-from .stable import sigmoid, softplus
 
 
-def bernoulli_loglik_forward(x, logits):
+def bernoulli_loglik_forward(x, logits, out=None, workspace=None):
     r"""log p(x | eta) for a Bernoulli decoder, from logits, summed over pixels.
 
     log p(x | eta) = sum_d [ x_d eta_d - softplus(eta_d) ]     (never forms log(sigmoid))
+    with softplus(eta) = max(eta, 0) + log1p(exp(-|eta|)) and max(eta, 0) = (eta + |eta|) / 2.
+    Each term is formed in full before the sum: -(x_d eta_d - softplus(eta_d)) >= 0 for x in [0, 1],
+    so the sum adds numbers of one sign and loses nothing to cancellation.
+
     x may hold grey values in [0, 1] (the paper's MNIST usage): the expression is then the negative
-    cross-entropy. Shapes: x (B, D), logits (..., B, D) -> loglik (..., B).
+    cross-entropy. Shapes: x (B, D), logits (..., B, D) -> loglik (..., B). ``out``: optional (..., B)
+    array for the result; ``workspace``: where the two logits-sized temporaries come from (see
+    :mod:`numpyvae.workspace`; they are dead when the function returns).
     """
     xp = array_module(logits)
-    loglik = xp.sum(x * logits - softplus(logits), axis=-1)          # (..., B)
+    ws = as_workspace(workspace)
+    shape = xp.broadcast_shapes(xp.shape(x), logits.shape)           # (..., B, D)
+    tail = xp.abs(logits, out=ws.empty("bernoulli_loglik:tail", shape, logits))         # |eta|
+    nll = xp.add(logits, tail, out=ws.empty("bernoulli_loglik:nll", shape, logits))
+    nll *= 0.5                                                        # max(eta, 0) = (eta + |eta|) / 2
+    xp.negative(tail, out=tail)
+    xp.exp(tail, out=tail)
+    xp.log1p(tail, out=tail)                                          # log1p(exp(-|eta|))
+    nll += tail                                                       # softplus(eta)
+    xp.multiply(x, logits, out=tail)                                  # x eta
+    nll -= tail                                                       # softplus(eta) - x eta >= 0
+    loglik = sum_last_axis(nll, out=out)                              # (..., B)
+    xp.negative(loglik, out=loglik)
     return loglik, (x, logits)
 
 
-def bernoulli_loglik_backward(dloglik, cache):
-    r"""d loglik / d eta_d = x_d - sigmoid(eta_d).   dloglik (..., B) -> dlogits (..., B, D)."""
+def bernoulli_loglik_backward(dloglik, cache, out=None):
+    r"""d loglik / d eta_d = x_d - sigmoid(eta_d),  sigmoid(eta) = (1 + tanh(eta / 2)) / 2.
+
+    Shapes: dloglik (..., B), or a scalar weight shared by every term -> dlogits (..., B, D).
+    ``out``: optional array of that shape (the shape of the logits broadcast against x).
+    """
     x, logits = cache
-    return dloglik[..., None] * (x - sigmoid(logits))                # (..., B, D)
+    xp = array_module(logits)
+    if out is None:
+        out = xp.empty(xp.broadcast_shapes(xp.shape(x), logits.shape), dtype=logits.dtype)
+    dlogits = xp.multiply(logits, 0.5, out=out)                       # eta / 2
+    xp.tanh(dlogits, out=dlogits)                                     # tanh(eta / 2)
+    dlogits *= -0.5
+    dlogits += x
+    dlogits -= 0.5                                                    # x - sigmoid(eta)
+    dlogits *= dloglik[..., None]                                     # (..., B, D)
+    return dlogits
 
 
 def gaussian_loglik_forward(x, mean, logvar):
@@ -47,7 +81,7 @@ def gaussian_loglik_backward(dloglik, cache):
 
     d/dmean_d   = (x_d - mean_d) exp(-logvar_d)
     d/dlogvar_d = -1/2 + 1/2 (x_d - mean_d)^2 exp(-logvar_d)
-    Shapes: dloglik (..., B) -> dmean (..., B, D), dlogvar (logvar's shape).
+    Shapes: dloglik (..., B) or a scalar -> dmean (..., B, D), dlogvar (logvar's shape).
     """
     diff, inv_var, quad, logvar_shape = cache
     g = dloglik[..., None]                                            # (..., B, 1)

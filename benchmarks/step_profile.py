@@ -1,0 +1,341 @@
+"""Where the time of one numpyvae training step goes: matrix products, elementwise work, Adam.
+
+Times, on Kingma & Welling's MNIST model (784-500-20, tanh, Bernoulli decoder, analytic KL,
+batch 100, L = 1) by default, each of these in interleaved rounds (every candidate runs one block
+per round, the order rotating, so machine noise hits them alike):
+
+- ``step``            ``model.loss_and_grads(x, eps, workspace=ws)`` then ``Adam.step``
+- ``step, no ws``     the same without a workspace (every array allocated afresh)
+- ``gradient``        ``model.loss_and_grads(x, eps, workspace=ws)`` alone
+- ``adam``            ``Adam.step`` alone
+- ``gemm floor``      the step's 14 matrix products alone, on buffers of the same shapes
+- ``baseline step``   with ``--baseline DIR``: the plain step of another checkout's numpyvae
+
+``--stages`` adds a breakdown of the workspace step by stage (encoder forward, decoder backward,
+Adam, ...), timed by wrapping the model's parts with a clock; each stage's GEMMs are inside it, and
+``rest`` is validation, bookkeeping and the small latent-sized ops.
+
+and prints the median and the minimum wall-clock ms per call, the median process CPU ms per call
+(with one thread, the figure least disturbed by other programs on a busy machine; with two it adds
+up both threads), plus ``gradient - gemm floor`` (elementwise work and Python overhead). Every (dtype, threads) pair runs in its own process with
+``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` set before NumPy is imported; one-thread runs are
+pinned to one core.
+
+Usage::
+
+    python benchmarks/step_profile.py                       # float32 and float64, 1 and 2 threads
+    python benchmarks/step_profile.py --dtypes float32 --threads 1 --rounds 15
+    python benchmarks/step_profile.py --baseline ../main     # side by side with another checkout
+    python benchmarks/step_profile.py --detail               # cProfile of the step, by function
+    python benchmarks/step_profile.py --coretype SkylakeX    # force OpenBLAS's AVX-512 kernels
+
+OpenBLAS chooses its kernels from the CPU when NumPy loads it; the choice sets the GEMM floor, so it
+is printed with each block. (On AMD Zen 5, OpenBLAS 0.3.31 falls back to its AVX2 "Haswell"
+kernels, at about half the speed of its AVX-512 "SkylakeX" kernels on the same machine.)
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# ---------------------------------------------------------------------------------------- worker
+def _import_numpyvae(root, alias):
+    """Import the numpyvae package found in ``root`` under the module name ``alias``."""
+    import importlib.util
+
+    pkg = Path(root).resolve() / "numpyvae"
+    spec = importlib.util.spec_from_file_location(alias, pkg / "__init__.py",
+                                                  submodule_search_locations=[str(pkg)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _gemm_floor(np, sizes, batch, n_samples, dtype, rng):
+    """The matrix products of one step (forward, dW, and dx except for the data layer)."""
+    D, hidden, Z = sizes
+    enc = [D, *hidden]
+    layers = [(a, b, "enc", i > 0) for i, (a, b) in enumerate(zip(enc[:-1], enc[1:]))]
+    layers += [(enc[-1], Z, "enc", True)] * 2                       # mu and logvar heads
+    dec = [Z, *hidden[::-1]]
+    layers += [(a, b, "dec", True) for a, b in zip(dec[:-1], dec[1:])]
+    layers.append((dec[-1], D, "dec", True))
+    ops = []
+    for fan_in, fan_out, part, needs_dx in layers:
+        M = batch if part == "enc" else batch * n_samples
+        x = rng.standard_normal((M, fan_in)).astype(dtype)
+        W = rng.standard_normal((fan_in, fan_out)).astype(dtype)
+        dy = rng.standard_normal((M, fan_out)).astype(dtype)
+        ops.append((x, W, np.empty((M, fan_out), dtype)))            # y = x W
+        ops.append((x.T, dy, np.empty((fan_in, fan_out), dtype)))    # dW = x^T dy
+        if needs_dx:
+            ops.append((dy, W.T, np.empty((M, fan_in), dtype)))      # dx = dy W^T
+
+    def run():
+        for a, b, out in ops:
+            np.matmul(a, b, out=out)
+
+    flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in ops)
+    return run, len(ops), flops
+
+
+def _interleaved(candidates, rounds, block_s):
+    import statistics
+    import time
+
+    calls = {}
+    for label, fn in candidates.items():
+        n, spent = 0, 0.0
+        while n < 3 or spent < 0.3:
+            t0 = time.perf_counter()
+            fn()
+            spent += time.perf_counter() - t0
+            n += 1
+        calls[label] = max(1, int(block_s / (spent / n)))
+    labels = list(candidates)
+    per_call = {label: [] for label in labels}
+    cpu_per_call = {label: [] for label in labels}
+    for r in range(rounds):
+        shift = r % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            fn, n = candidates[label], calls[label]
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(n):
+                fn()
+            per_call[label].append((time.perf_counter() - t0) / n)
+            cpu_per_call[label].append((time.process_time() - c0) / n)
+    return {label: {"median_ms": 1e3 * statistics.median(t), "min_ms": 1e3 * min(t),
+                    "cpu_median_ms": 1e3 * statistics.median(cpu_per_call[label]), "calls": calls[label]}
+            for label, t in per_call.items()}
+
+
+def worker(cfg):
+    if cfg["threads"] == 1 and cfg["pin"] and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+    import inspect
+
+    import numpy as np
+
+    sys.path.insert(0, str(REPO))
+    import numpyvae as nv
+
+    dtype = np.dtype(cfg["dtype"])
+    D, hidden, Z, B, L = cfg["input_dim"], tuple(cfg["hidden"]), cfg["latent"], cfg["batch"], cfg["samples"]
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(size=(B, D)) < 0.13).astype(dtype)              # MNIST-like share of lit pixels
+    eps = rng.standard_normal((L, B, Z)).astype(dtype)
+
+    def make_step(lib, use_ws):
+        model = lib.VAE(D, hidden, Z, dtype=dtype, rng=0)
+        opt = lib.Adam(lr=1e-3)
+        if use_ws:
+            ws = lib.Workspace()
+
+            def step():
+                _, grads = model.loss_and_grads(x, eps, workspace=ws)
+                opt.step(model.params, grads)
+
+            return step, model, opt, ws
+
+        def step():
+            _, grads = model.loss_and_grads(x, eps)
+            opt.step(model.params, grads)
+
+        return step, model, opt, None
+
+    has_ws = hasattr(nv, "Workspace") and "workspace" in inspect.signature(nv.VAE.loss_and_grads).parameters
+    step, model, opt, ws = make_step(nv, has_ws)
+    candidates = {"step": step}
+    if has_ws:
+        candidates["step, no ws"] = make_step(nv, False)[0]
+        candidates["gradient"] = lambda: model.loss_and_grads(x, eps, workspace=ws)
+        _, grads = model.loss_and_grads(x, eps, workspace=ws)
+        grads = {k: g.copy() for k, g in grads.items()}
+    else:
+        candidates["gradient"] = lambda: model.loss_and_grads(x, eps)
+        _, grads = model.loss_and_grads(x, eps)
+    try:                                                              # as the step has them: one vector each
+        from numpyvae.inplace import pack
+        _, adam_params = pack({k: p.copy() for k, p in model.params.items()})
+        _, grads = pack(grads)
+    except ImportError:
+        adam_params = {k: p.copy() for k, p in model.params.items()}
+    adam = nv.Adam(lr=1e-3)
+    candidates["adam"] = lambda: adam.step(adam_params, grads)
+    floor, n_gemms, flops = _gemm_floor(np, (D, hidden, Z), B, L, dtype, rng)
+    candidates["gemm floor"] = floor
+    if cfg.get("baseline"):
+        base = _import_numpyvae(cfg["baseline"], "numpyvae_baseline")
+        candidates["baseline step"] = make_step(base, False)[0]
+
+    stages = _stage_times(nv, make_step(nv, True), cfg["stage_steps"]) if cfg["stages"] else None
+    if cfg["detail"]:
+        import cProfile
+        import io
+        import pstats
+
+        for _ in range(20):
+            step()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(200):
+            step()
+        prof.disable()
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+        detail = out.getvalue()
+    else:
+        detail = None
+    results = _interleaved(candidates, cfg["rounds"], cfg["block_s"])
+    return {"results": results, "n_gemms": n_gemms, "gflop": flops / 1e9, "detail": detail,
+            "stages": stages, "numpy": np.__version__, "kernels": _openblas_kernels(np)}
+
+
+def _openblas_kernels(np):
+    """The kernel family NumPy's OpenBLAS chose (e.g. 'Haswell'), or '?' when it cannot be asked."""
+    import ctypes
+    import glob
+
+    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*")):
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            fn = getattr(handle, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return "?"
+
+
+def _stage_times(nv, made, n_steps):
+    """Per-stage ms of the workspace step (median and minimum over steps), by wrapping its parts."""
+    import statistics
+    import time
+
+    import numpyvae.vae as vae_module
+
+    step, model, opt, _ = made
+    spent = {}
+
+    def timed(label, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
+        return wrapper
+
+    parts = [(model.encoder, "forward", "encoder forward"), (model.encoder, "backward", "encoder backward"),
+             (model.decoder, "forward", "decoder forward"), (model.decoder, "backward", "decoder backward"),
+             (model.decoder, "log_prob_forward", "log p(x|z) forward"),
+             (model.decoder, "log_prob_backward", "log p(x|z) backward"), (opt, "step", "adam")]
+    for obj, attr, label in parts:
+        setattr(obj, attr, timed(label, getattr(obj, attr)))
+    originals = {}
+    for name in ("reparameterize_forward", "reparameterize_backward", "kl_standard_normal_forward",
+                 "kl_standard_normal_backward"):
+        originals[name] = getattr(vae_module, name)
+        setattr(vae_module, name, timed("latent ops (reparam, KL)", originals[name]))
+    per_step = {}
+    try:
+        for i in range(n_steps + 20):
+            spent.clear()
+            t0 = time.perf_counter()
+            step()
+            total = time.perf_counter() - t0
+            if i >= 20:                                               # warm-up steps are not counted
+                for label, t in spent.items():
+                    per_step.setdefault(label, []).append(t)
+                per_step.setdefault("rest", []).append(total - sum(spent.values()))
+                per_step.setdefault("step", []).append(total)
+    finally:
+        for name, fn in originals.items():
+            setattr(vae_module, name, fn)
+        for obj, attr, _ in parts:
+            delattr(obj, attr)                                        # back to the class's method
+    return {label: {"median_ms": 1e3 * statistics.median(t), "min_ms": 1e3 * min(t)} for label, t in per_step.items()}
+
+
+# ---------------------------------------------------------------------------------------- driver
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (default 9)")
+    parser.add_argument("--block-s", type=float, default=0.25, help="seconds per block (default 0.25)")
+    parser.add_argument("--input-dim", type=int, default=784)
+    parser.add_argument("--hidden", type=int, nargs="*", default=[500])
+    parser.add_argument("--latent", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=1, help="L, noise samples per datapoint")
+    parser.add_argument("--baseline", help="another checkout (its root folder) to time side by side")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin 1-thread runs to a core")
+    parser.add_argument("--coretype", help="set OPENBLAS_CORETYPE (e.g. SkylakeX, Haswell) for the runs")
+    parser.add_argument("--detail", action="store_true", help="also print a cProfile of the step")
+    parser.add_argument("--stages", action="store_true", help="also time the step's stages")
+    parser.add_argument("--stage-steps", type=int, default=300, help="steps timed for --stages (default 300)")
+    parser.add_argument("--json", help="write all results to this file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+
+    rows = []
+    for dtype in args.dtypes:
+        for threads in args.threads:
+            cfg = {"dtype": dtype, "threads": threads, "rounds": args.rounds, "block_s": args.block_s,
+                   "input_dim": args.input_dim, "hidden": args.hidden, "latent": args.latent,
+                   "batch": args.batch, "samples": args.samples, "pin": args.pin, "detail": args.detail,
+                   "stages": args.stages, "stage_steps": args.stage_steps,
+                   "baseline": str(Path(args.baseline).resolve()) if args.baseline else None}
+            env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
+            if args.coretype:
+                env["OPENBLAS_CORETYPE"] = args.coretype
+            proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.stderr.write(proc.stderr)
+                return proc.returncode
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append({"dtype": dtype, "threads": threads, **out})
+            _print_block(dtype, threads, out)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def _print_block(dtype, threads, out):
+    res = out["results"]
+    print(f"\n{dtype}, {threads} thread{'s' if threads > 1 else ''}  "
+          f"({out['n_gemms']} GEMMs, {out['gflop']:.2f} GFLOP per step; numpy {out['numpy']}, "
+          f"OpenBLAS kernels {out['kernels']})")
+    print(f"  {'':<16} {'median ms':>10} {'min ms':>8} {'CPU ms':>8}")
+    for label, r in res.items():
+        print(f"  {label:<16} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f} {r['cpu_median_ms']:>8.3f}")
+    g, f = res["gradient"], res["gemm floor"]
+    print(f"  {'gradient - gemm':<16} {g['median_ms'] - f['median_ms']:>10.3f} {g['min_ms'] - f['min_ms']:>8.3f} "
+          f"{g['cpu_median_ms'] - f['cpu_median_ms']:>8.3f}   (elementwise work and Python overhead)")
+    s = res["step"]
+    print(f"  step / gemm floor: {s['median_ms'] / f['median_ms']:.2f} (medians), "
+          f"{s['min_ms'] / f['min_ms']:.2f} (minima)")
+    if out.get("stages"):
+        print(f"  stages of the workspace step   {'median ms':>10} {'min ms':>8}")
+        for label, r in out["stages"].items():
+            print(f"    {label:<28} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f}")
+    if out.get("detail"):
+        print(out["detail"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

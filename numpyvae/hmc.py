@@ -1,0 +1,157 @@
+r"""Hamiltonian (Hybrid) Monte Carlo over the latent variables of one datapoint per chain.
+
+Target: the posterior p(z | x) proportional to p(x, z), through the potential energy
+U(z) = -log p(x, z) and its gradient (:func:`numpyvae.log_joint.log_joint`). Each datapoint of a
+batch runs its own chain with its own step size; the chains share nothing but the array ops.
+
+One transition (Duane et al. 1987; Neal 2011), with momentum r ~ N(0, I):
+
+    r <- r - (eps/2) grad U(z)
+    repeat n_leapfrog times:  z <- z + eps r;  r <- r - eps grad U(z)   (the last momentum step is a half step)
+    accept (z', r') with probability min(1, exp(H(z, r) - H(z', r'))),  H = U + |r|^2 / 2
+
+The step size is adapted (during burn-in, or throughout for Monte Carlo EM as in K&W appendix E)
+towards a target acceptance probability, 0.9 by default, with the stochastic-approximation rule
+log eps <- log eps + gain * (a - target), a the chain's acceptance probability of the last
+transition. A transition with a non-finite energy is rejected.
+"""
+import numpy as np
+
+from .log_joint import log_joint
+
+DEFAULT_TARGET_ACCEPT = 0.9
+
+
+def potential_and_grad(model, x, z):
+    r"""U(z_b) = -log p(x_b, z_b) and dU/dz_b for every chain.   Shapes: (B, D), (B, Z) -> (B,), (B, Z)."""
+    ones = model.backend.xp.ones(x.shape[0], dtype=model.dtype)      # per-datapoint gradient (w_b = 1)
+    logp, _, dz = log_joint(model, x, z, ones)
+    return -logp, -dz
+
+
+def leapfrog(model, x, z, r, step_size, n_steps, grad_u=None):
+    r"""``n_steps`` leapfrog steps of size ``step_size`` (B,) from (z, r). Returns z, r, U(z), grad U(z).
+
+    ``grad_u`` is dU/dz at the start, if already known. The map is volume-preserving and reversible:
+    running it again from (z', -r') returns to (z, -r) up to round-off.
+    """
+    eps = step_size[:, None]                                          # (B, 1)
+    if grad_u is None:
+        _, grad_u = potential_and_grad(model, x, z)
+    r = r - 0.5 * eps * grad_u                                        # (B, Z)  half step in momentum
+    for i in range(n_steps):
+        z = z + eps * r                                               # (B, Z)  full step in position
+        u, grad_u = potential_and_grad(model, x, z)
+        if i < n_steps - 1:
+            r = r - eps * grad_u                                      # full step in momentum
+    r = r - 0.5 * eps * grad_u                                        # final half step
+    return z, r, u, grad_u
+
+
+def hmc_transition(model, x, z, step_size, rng, n_leapfrog=10, jitter=0.2):
+    r"""One HMC transition of every chain.
+
+    Parameters
+    ----------
+    model : VAE
+    x : array (B, D)
+    z : array (B, Z)
+        Current states.
+    step_size : array (B,)
+    rng : numpy.random.Generator
+        Draws the momenta and the accept/reject uniforms.
+    n_leapfrog : int
+    jitter : float
+        Each transition uses step_size * u, u ~ Uniform(1 - jitter, 1 + jitter) per chain, which
+        breaks the periodic trajectories a fixed step size can fall into (Neal 2011, section 5.4.2.2).
+
+    Returns
+    -------
+    z_new : array (B, Z)
+    accept_prob : ndarray (B,)
+        min(1, exp(-Delta H)) (0 where the proposal's energy is not finite).
+    """
+    xp = model.backend.xp
+    r0 = model.backend.standard_normal(rng, z.shape, model.dtype)    # (B, Z)
+    u0, grad0 = potential_and_grad(model, x, z)
+    eps = step_size * rng.uniform(1.0 - jitter, 1.0 + jitter, size=np.shape(step_size))   # (B,)
+    z1, r1, u1, _ = leapfrog(model, x, z, r0, eps, n_leapfrog, grad0)
+    h0 = u0 + 0.5 * xp.sum(r0 * r0, axis=1)                          # (B,)
+    h1 = u1 + 0.5 * xp.sum(r1 * r1, axis=1)                          # (B,)
+    log_ratio = model.backend.to_numpy(h0 - h1).astype(np.float64)
+    finite = np.isfinite(log_ratio) & np.isfinite(model.backend.to_numpy(z1)).all(axis=1)
+    accept_prob = np.where(finite, np.exp(np.minimum(np.where(finite, log_ratio, 0.0), 0.0)), 0.0)
+    accept = rng.uniform(size=accept_prob.shape) < accept_prob
+    z_new = xp.where(xp.asarray(accept)[:, None], z1, z)
+    return z_new, accept_prob
+
+
+def adapt_step_size(step_size, accept_prob, target=DEFAULT_TARGET_ACCEPT, gain=0.1,
+                    min_step=1e-6, max_step=10.0):
+    r"""log eps <- log eps + gain (a - target), clipped to [min_step, max_step].   (B,) -> (B,)"""
+    return np.clip(step_size * np.exp(gain * (accept_prob - target)), min_step, max_step)
+
+
+class HMCSampler:
+    """Batched HMC chains for the posteriors p(z | x_b) of a model, with step-size adaptation.
+
+    Parameters
+    ----------
+    model : VAE
+    n_leapfrog : int
+        Leapfrog steps per transition (10 in K&W appendix E).
+    target_accept : float
+        Acceptance probability the step size is tuned to (0.9 in K&W).
+    gain : float
+        Adaptation rate of log step size.
+    init_step : float
+
+    Examples
+    --------
+    >>> sampler = HMCSampler(model)
+    >>> z, step = sampler.init(x)                      # chains start at the encoder mean
+    >>> z, step = sampler.run(x, z, step, 100, rng, adapt=True)     # burn-in
+    >>> samples, z, step = sampler.sample(x, z, step, 200, rng)     # (200, B, Z)
+    """
+
+    def __init__(self, model, n_leapfrog=10, target_accept=DEFAULT_TARGET_ACCEPT, gain=0.1, init_step=0.1):
+        if int(n_leapfrog) < 1:
+            raise ValueError(f"n_leapfrog must be >= 1, got {n_leapfrog!r}")
+        if not 0 < target_accept < 1:
+            raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
+        self.model = model
+        self.n_leapfrog = int(n_leapfrog)
+        self.target_accept = float(target_accept)
+        self.gain = float(gain)
+        self.init_step = float(init_step)
+
+    def init(self, x):
+        """Start every chain at the recognition model's mean, with the initial step size."""
+        mu, _ = self.model.encode(x)
+        return mu, np.full(mu.shape[0], self.init_step)
+
+    def run(self, x, z, step_size, n_transitions, rng, adapt=True):
+        """``n_transitions`` transitions, adapting the step sizes if ``adapt``. Returns z, step_size."""
+        self.accept_rates_ = []
+        for _ in range(int(n_transitions)):
+            z, a = hmc_transition(self.model, x, z, step_size, rng, self.n_leapfrog)
+            self.accept_rates_.append(float(a.mean()))
+            if adapt:
+                step_size = adapt_step_size(step_size, a, self.target_accept, self.gain)
+        return z, step_size
+
+    def sample(self, x, z, step_size, n_samples, rng, thin=1):
+        """Collect ``n_samples`` states, ``thin`` transitions apart, with the step sizes frozen.
+
+        Returns samples (n_samples, B, Z), the last state and the step sizes.
+        """
+        xp = self.model.backend.xp
+        out = []
+        accepts = []
+        for _ in range(int(n_samples)):
+            for _ in range(int(thin)):
+                z, a = hmc_transition(self.model, x, z, step_size, rng, self.n_leapfrog)
+                accepts.append(float(a.mean()))
+            out.append(z)
+        self.accept_rate_ = float(np.mean(accepts)) if accepts else float("nan")
+        return xp.stack(out), z, step_size

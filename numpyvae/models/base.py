@@ -1,0 +1,105 @@
+"""Plumbing shared by the model variants: argument checks, data and noise validation, generators.
+
+Every model keeps its learned arrays in one flat dict ``params`` (name -> array, as the core
+:class:`numpyvae.VAE` does) and state that is not trained by gradient (EMA statistics, fitted
+priors) in a second dict ``buffers``. Both are plain arrays, so a checkpoint saves them alike.
+"""
+import numpy as np
+
+from ..backend import get_backend
+from ..init import INITIALIZERS
+from ..ops.activations import ACTIVATIONS
+from ..validation import check_choice, check_data, check_noise, check_positive_int
+from ..vae import DTYPES, as_generator
+
+
+def check_hidden_sizes(hidden_sizes, name="hidden_sizes"):
+    """An int or a sequence of positive ints -> tuple of ints."""
+    if isinstance(hidden_sizes, (int, np.integer)):
+        hidden_sizes = (hidden_sizes,)
+    try:
+        sizes = tuple(hidden_sizes)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of positive integers, got {hidden_sizes!r}") from None
+    return tuple(check_positive_int(f"each entry of {name}", h) for h in sizes)
+
+
+def check_nonnegative(name, value):
+    """A finite float >= 0."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def check_dtype(dtype):
+    dt = np.dtype(dtype)
+    if dt not in [np.dtype(d) for d in DTYPES]:
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+class BaseModel:
+    """Common constructor checks and input handling; subclasses build their components.
+
+    Subclasses set ``input_dim``, ``dtype``, ``backend``, ``rng``, ``params`` and ``buffers`` (via
+    :meth:`_setup_common` and :meth:`_set_params`) and define ``_data_likelihood``: the likelihood
+    name used to validate data (``"bernoulli"`` demands values in [0, 1]) or None.
+    """
+
+    needs_labels = False
+    _data_likelihood = None
+
+    def _setup_common(self, input_dim, activation, dtype, rng, init, init_scale, backend):
+        self.input_dim = check_positive_int("input_dim", input_dim)
+        self.activation = check_choice("activation", activation, tuple(ACTIVATIONS))
+        self.dtype = check_dtype(dtype)
+        self.init = check_choice("init", init, INITIALIZERS)
+        self.init_scale = check_nonnegative("init_scale", init_scale)
+        self.backend = get_backend(backend)
+        self.rng = as_generator(rng)
+        self.buffers = {}
+
+    def _set_params(self, params):
+        self.params = {name: self.backend.asarray(p, dtype=self.dtype) for name, p in params.items()}
+
+    @property
+    def param_names(self):
+        return list(self.params)
+
+    # ------------------------------------------------------------------ inputs
+    def _data(self, x, name="x"):
+        return check_data(x, self.input_dim, self.backend, self.dtype, self._data_likelihood, name=name)
+
+    def _generator(self, rng):
+        return self.rng if rng is None else as_generator(rng)
+
+    def _noise(self, x, eps, rng, n_samples, width, multiple=1):
+        """Noise (L, B, width): validated if given, else L = n_samples * multiple draws from ``rng``.
+
+        ``multiple`` is the group size of an importance-weighted bound: L must be a multiple of it.
+        """
+        if eps is not None:
+            eps = check_noise(eps, x.shape[0], width, self.backend, self.dtype)
+            if eps.shape[0] % multiple:
+                raise ValueError(f"eps has {eps.shape[0]} samples per datapoint, which is not a multiple "
+                                 f"of k = {multiple}")
+            return eps
+        n_samples = check_positive_int("n_samples", n_samples)
+        return self.backend.standard_normal(self._generator(rng), (n_samples * multiple, x.shape[0], width),
+                                            self.dtype)
+
+    def _ordered(self, grads):
+        """The gradient dict in the order of ``params`` (every key exactly once)."""
+        return {name: grads[name] for name in self.params}
+
+    def _latents(self, z, width, name="z"):
+        z = self.backend.asarray(z, dtype=self.dtype)
+        if z.ndim not in (2, 3) or z.shape[-1] != width:
+            raise ValueError(f"{name} must have shape (B, {width}) or (L, B, {width}), got {tuple(z.shape)}")
+        if not bool(self.backend.xp.isfinite(z).all()):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return z

@@ -1,0 +1,104 @@
+r"""Models trained on importance log-weights: the ELBO (k = 1) or the k-sample IWAE bound.
+
+A subclass supplies the log-weights of S * k posterior samples per datapoint and their backward:
+
+    log w_i = log p(x | z_i) + beta * (log p(z_i) - log q(z_i | x))          (L, B)
+
+(beta = 1 gives the true importance weights; other values weight the prior-minus-posterior part,
+as a KL warm-up does). This class turns them into the objective, Burda et al. 2015, eq. 8:
+
+    bound_b = (1/S) sum_s log (1/k) sum_{i in group s} w_ib          (:func:`iwae_bound_forward`)
+
+whose gradient is sum_i w~_i grad log w_i with the normalised weights w~ (:func:`iwae_bound_backward`).
+With k = 1 every w~ is 1 and the bound is the Monte-Carlo ELBO, (1/S) sum_s log w_s.
+"""
+import numpy as np
+
+from ..ops.importance import iwae_bound_backward, iwae_bound_forward
+from ..validation import check_positive_int
+from .base import BaseModel
+
+
+class ImportanceWeightedModel(BaseModel):
+    """Base class: objective, loss, public scoring methods. Subclasses implement
+
+    - ``latent_dim``: the width of the noise eps of one sample (what
+      :func:`numpyvae.importance_sampled_log_px` draws);
+    - ``_log_weights_forward(x, eps, beta) -> (logw (L, B), cache)``;
+    - ``_log_weights_backward(dlogw (L, B), cache) -> grads dict``.
+    """
+
+    def _setup_bound(self, k, beta):
+        self.k = check_positive_int("k", k)
+        if not (np.isfinite(beta) and beta >= 0):
+            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+        self.beta = float(beta)
+
+    # ------------------------------------------------------------------ the objective
+    def forward(self, x, eps, k=None):
+        """The k-sample bound of every datapoint and the cache for :meth:`backward`.
+
+        ``x`` (B, D) and ``eps`` (S * k, B, latent_dim) must be validated arrays of the model's
+        dtype. Returns ``terms, cache`` with ``terms = {"bound": (B,), "logw": (S * k, B)}``.
+        """
+        k = self.k if k is None else k
+        logw, lw_cache = self._log_weights_forward(x, eps, self.beta)   # (S*k, B)
+        bound, bound_cache = iwae_bound_forward(logw, k)                # (B,)
+        return {"bound": bound, "logw": logw}, (lw_cache, bound_cache)
+
+    def backward(self, dbound, cache):
+        """Gradients of sum_b dbound_b * bound_b. Shapes: dbound (B,) -> dict name -> array."""
+        lw_cache, bound_cache = cache
+        dlogw = iwae_bound_backward(dbound, bound_cache)                # (S*k, B)  dbound/S * w~
+        return self._log_weights_backward(dlogw, lw_cache)
+
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
+        """The loss -mean_b bound_b (nats per datapoint) and its gradient.
+
+        Parameters
+        ----------
+        x : array (B, input_dim)
+        eps : array (S * k, B, latent_dim), optional
+            The noise, S groups of k samples (group s is rows s*k .. s*k + k - 1). With it the result
+            is deterministic. Otherwise S = ``n_samples`` groups are drawn from ``rng``.
+
+        Returns
+        -------
+        loss : float
+        grads : dict with exactly the keys of ``params``.
+        """
+        x = self._data(x)
+        eps = self._noise(x, eps, rng, n_samples, self.latent_dim, multiple=self.k)
+        terms, cache = self.forward(x, eps)
+        B = x.shape[0]
+        dbound = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)  # d loss / d bound_b = -1/B
+        grads = self.backward(dbound, cache)
+        return -float(terms["bound"].mean()), self._ordered(grads)
+
+    # ------------------------------------------------------------------ scores
+    def bound(self, x, eps=None, rng=None, n_samples=1, k=None):
+        """The k-sample bound L_k per datapoint (default k: the model's), averaged over ``n_samples``
+        independent groups; shape (B,)."""
+        k = self.k if k is None else check_positive_int("k", k)
+        x = self._data(x)
+        eps = self._noise(x, eps, rng, n_samples, self.latent_dim, multiple=k)
+        terms, _ = self.forward(x, eps, k=k)
+        return terms["bound"]
+
+    def score(self, x, eps=None, rng=None, n_samples=1):
+        """The training objective per datapoint (the bound with the model's k); shape (B,)."""
+        return self.bound(x, eps, rng, n_samples)
+
+    def elbo(self, x, eps=None, rng=None, n_samples=1):
+        """The Monte-Carlo ELBO, (1/L) sum_l log w_l (the bound with k = 1), shape (B,)."""
+        return self.bound(x, eps, rng, n_samples, k=1)
+
+    def log_weights(self, x, eps=None, rng=None, n_samples=1):
+        r"""log w_l = log p(x, z_l) - log q(z_l | x) with beta = 1, shape (L, B).
+
+        Their log-mean-exp is an importance-sampled estimate of log p(x)
+        (:func:`numpyvae.importance_sampled_log_px`)."""
+        x = self._data(x)
+        eps = self._noise(x, eps, rng, n_samples, self.latent_dim)
+        logw, _ = self._log_weights_forward(x, eps, 1.0)
+        return logw

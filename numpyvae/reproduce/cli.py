@@ -1,0 +1,153 @@
+"""``python -m numpyvae.reproduce <figure> [options]``: regenerate one figure of Kingma & Welling 2013.
+
+Every command trains (or resumes) the runs it needs under ``<out>/runs/`` and writes its figure,
+curves and table under ``<out>/<figure>/``; re-running a command after an interruption continues
+from the checkpoints, and a larger ``--budget`` extends finished runs. ``report`` assembles
+docs/reproduction.md from whatever figures exist.
+"""
+import argparse
+import json
+import sys
+
+from . import paper
+
+
+def _ints(text):
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _budget(text):
+    try:
+        v = int(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of samples such as 1e6, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"the budget must be positive, got {text!r}")
+    return v
+
+
+def _lr(text):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, got {text!r}") from None
+
+
+def _common(p, budget="1e6"):
+    p.add_argument("--budget", type=_budget, default=_budget(budget),
+                   help=f"training samples per run (default {budget}; the paper: 1e8)")
+    p.add_argument("--out", default="results/reproduction", help="output folder (default results/reproduction)")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained in parallel worker processes (default 1)")
+    p.add_argument("--lr", type=_lr, default=None,
+                   help="Adagrad step size, or 'auto' to pick from {0.01, 0.02, 0.1} on a pilot (default auto)")
+    p.add_argument("--pilot", type=_budget, default=None, help="pilot samples per candidate step size (default 5e4)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--hidden", type=int, default=None,
+                   help="hidden units (default: the paper's: 500 MNIST, 200 Frey Faces, 100 in Figure 3)")
+    p.add_argument("--eval-points", type=int, default=None,
+                   help="score intermediate evaluations on the first N points of each set (default: all); "
+                        "the final evaluation always uses the whole sets")
+    p.add_argument("--binarize", choices=("none", "static", "dynamic"), default=None,
+                   help="MNIST pixels: grey values as Bernoulli targets (none, default), one fixed draw, or a draw per epoch")
+    p.add_argument("--protocol", choices=("kw2013", "official"), default=None,
+                   help="split: MNIST kw2013 = 50000 training images (default); Frey official = 1765 train / 200 test "
+                        "(default), kw2013 = 1565 train")
+
+
+def _options(args, *extra):
+    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points") + extra
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m numpyvae.reproduce", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fig2", help="lower bound vs training samples: AEVB vs wake-sleep (one panel per N_z)")
+    p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist",
+                   help="data set (synthetic: a tiny built-in set for smoke tests)")
+    p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: the paper's for --data)")
+    _common(p)
+
+    p = sub.add_parser("fig3", help="marginal likelihood vs training samples: AEVB, wake-sleep, MCEM (N_z = 3)")
+    p.add_argument("--data", choices=("mnist", "synthetic"), default="mnist")
+    p.add_argument("--n-train", type=_ints, default=(1000, 50000))
+    p.add_argument("--methods", default="aevb,wake_sleep,mcem")
+    p.add_argument("--ml-points", type=int, default=None, help="first points of each set scored (default 1000)")
+    p.add_argument("--is-samples", type=int, default=None, help="importance samples k (default 5000)")
+    p.add_argument("--hmc-samples", type=int, default=None, help="HMC samples for the fit and for the estimate (default 100)")
+    p.add_argument("--hmc-burnin", type=int, default=None, help="HMC burn-in transitions (default 200)")
+    p.add_argument("--ml-evals", type=int, default=None, help="evaluation points along training (default 5)")
+    _common(p)
+
+    p = sub.add_parser("fig4", help="learned 2-D manifolds (Frey Faces and MNIST)")
+    p.add_argument("--data", default="frey,mnist", help="comma-separated data sets (default frey,mnist)")
+    _common(p)
+
+    p = sub.add_parser("fig5", help="random samples of MNIST models with several N_z")
+    p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist")
+    p.add_argument("--nz", type=_ints, default=(2, 5, 10, 20))
+    _common(p)
+
+    p = sub.add_parser("fullvb", help="appendix F: full variational Bayes over the decoder vs MAP AEVB")
+    p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist")
+    p.add_argument("--nz", type=int, default=20)
+    _common(p)
+
+    p = sub.add_parser("report", help="write docs/reproduction.md from the figures under --out")
+    p.add_argument("--out", default="results/reproduction")
+    p.add_argument("--docs", default="docs")
+
+    p = sub.add_parser("run-one", help=argparse.SUPPRESS)
+    p.add_argument("spec")
+    return parser
+
+
+def _record_command(out, name, argv):
+    from pathlib import Path
+    d = Path(out) / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "command.txt").write_text("python -m numpyvae.reproduce " + " ".join(argv) + "\n")
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    from . import figures
+    if args.command == "run-one":
+        from .runs import execute
+        execute(json.loads(args.spec))
+        return 0
+    if args.command == "report":
+        from .report import write_report
+        print(write_report(args.out, args.docs))
+        return 0
+    if args.jobs < 1:
+        print("--jobs must be >= 1", file=sys.stderr)
+        return 2
+    common = dict(jobs=args.jobs, **_options(args))
+    if args.command == "fig2":
+        if args.nz is None and args.data not in paper.FIG2_NZ:
+            print(f"--nz is required for --data {args.data}", file=sys.stderr)
+            return 2
+        figures.figure2(args.data, args.nz or paper.FIG2_NZ[args.data], args.budget, args.out, **common)
+    elif args.command == "fig3":
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+        ml = {k: getattr(args, k) for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals")
+              if getattr(args, k) is not None}
+        figures.figure3(args.n_train, args.budget, args.out, methods=methods, data=args.data, **ml, **common)
+    elif args.command == "fig4":
+        figures.figure4(args.budget, args.out, datasets=tuple(args.data.split(",")), **common)
+    elif args.command == "fig5":
+        figures.figure5(args.budget, args.out, nzs=args.nz, data=args.data, **common)
+    elif args.command == "fullvb":
+        figures.full_vb(args.data, args.nz, args.budget, args.out, **common)
+    name = {"fig2": f"fig2/{getattr(args, 'data', '')}"}.get(args.command, args.command)
+    _record_command(args.out, name, argv)
+    return 0

@@ -1,0 +1,269 @@
+"""The paper's figures from finished (or resumed) runs: curves, tables and images.
+
+Each ``figure*`` function trains or resumes the runs it needs (see :mod:`numpyvae.reproduce.runs`),
+then writes into ``<out>/<figure>/``: PNG panels, ``curves.csv`` (every point of every curve),
+``table.md`` (our final values beside the paper's) and ``summary.json`` (read by the report).
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import plotting
+from . import paper
+from .runs import execute, make_spec, run_dir, run_name
+
+METHOD_LABEL = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep", "mcem": "MCEM", "fullvb": "Full VB"}
+
+
+def run_all(specs, jobs=1, log=print):
+    """Train every spec: in this process (``jobs == 1``), or in ``jobs`` worker processes with one BLAS
+    thread each. Returns {run name: records}."""
+    if jobs > 1 and len(specs) > 1:
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        queue, running = list(specs), []
+        while queue or running:
+            while queue and len(running) < jobs:
+                spec = queue.pop(0)
+                d = run_dir(spec)
+                d.mkdir(parents=True, exist_ok=True)
+                out = open(d / "worker.log", "a")
+                p = subprocess.Popen([sys.executable, "-m", "numpyvae.reproduce", "run-one", json.dumps(spec)],
+                                     stdout=out, stderr=subprocess.STDOUT, env=env)
+                running.append((p, spec, out))
+                log(f"started {run_name(spec)} (pid {p.pid})")
+            time.sleep(1.0)
+            for item in list(running):
+                p, spec, out = item
+                if p.poll() is not None:
+                    out.close()
+                    running.remove(item)
+                    if p.returncode != 0:
+                        raise RuntimeError(f"run {run_name(spec)} failed (exit {p.returncode}); "
+                                           f"see {run_dir(spec) / 'worker.log'}")
+                    log(f"finished {run_name(spec)}")
+    results = {}
+    for spec in specs:
+        results[run_name(spec)] = execute(spec, log=log if jobs == 1 else (lambda *_: None))
+    return results
+
+
+def _write_csv(path, rows):
+    keys = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _fmt(v, nd=1):
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{nd}f}"
+
+
+# ---------------------------------------------------------------------------------------------- Figure 2
+def figure2(data, nzs, budget, out, jobs=1, log=print, **options):
+    """K&W Figure 2: lower bound vs training samples, AEVB (train, test) and wake-sleep, one panel per N_z."""
+    specs = [make_spec(data, nz, m, budget, out, **options) for nz in nzs for m in ("aevb", "wake_sleep")]
+    results = run_all(specs, jobs, log)
+    fig_dir = Path(out) / "fig2"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    rows, panels, titles, table = [], [], [], []
+    for nz in nzs:
+        curves = []
+        final = {}
+        for m in ("aevb", "wake_sleep"):
+            spec = make_spec(data, nz, m, budget, out, **options)
+            algo, records = results[run_name(spec)][:2]
+            s = np.array([r["samples"] for r in records], dtype=float)
+            for split in ("train", "test"):
+                b = np.array([r[f"{split}_bound"] for r in records])
+                curves.append({"label": f"{METHOD_LABEL[m]} {split}", "samples": s, "bound": b})
+            for r in records:
+                rows.append({"data": data, "nz": nz, "method": m, **r})
+            last = records[-1]
+            final[m] = {"train": last["train_bound"], "test": last["test_bound"], "samples": last["samples"],
+                        "wall_s": last["wall_s"], "lr": json.loads((run_dir(spec) / "checkpoint.json").read_text())
+                        ["config"]["lr_used"]}
+        plotting.training_curves(curves, fig_dir / f"{data}_nz{nz}.png", title=f"{_data_title(data)}, $N_z$ = {nz}")
+        panels.append(curves)
+        titles.append(f"$N_z$ = {nz}")
+        p = paper.FIG2.get((data, nz), (None, None, None))
+        table.append({"nz": nz, "final": final, "paper": p})
+    plotting.training_curve_panels(panels, fig_dir / f"{data}.png", titles=titles, suptitle=_data_title(data))
+    _write_csv(fig_dir / f"{data}_curves.csv", rows)
+    md = _fig2_table(data, table, budget)
+    (fig_dir / f"{data}_table.md").write_text(md)
+    (fig_dir / f"{data}_summary.json").write_text(json.dumps({"data": data, "budget": budget, "table": table,
+                                                              "options": {k: v for k, v in specs[0].items()
+                                                                          if k not in ("nz", "method")}},
+                                                             indent=1, default=float))
+    log(md)
+    return md
+
+
+def _data_title(data):
+    return {"mnist": "MNIST", "frey": "Frey Face"}.get(data, data)
+
+
+def _fig2_table(data, table, budget):
+    err = paper.FIG2_READ_ERROR.get(data, float("nan"))
+    lines = [f"{_data_title(data)}: lower bound (nats per datapoint) after {budget:.3g} training samples (ours) "
+             f"vs. after {paper.FIG2_SAMPLES:.0e} (paper, read off Figure 2, +-{err:g})", "",
+             "| N_z | AEVB train (ours / paper / diff) | AEVB test (ours / paper / diff) | "
+             "wake-sleep test (ours / paper / diff) | step sizes (AEVB, WS) | wall time (AEVB, WS) |",
+             "|---|---|---|---|---|---|"]
+    for t in table:
+        a, w, p = t["final"]["aevb"], t["final"]["wake_sleep"], t["paper"]
+
+        def cell(ours, ref):
+            d = None if ref is None else ours - ref
+            return f"{_fmt(ours)} / {_fmt(ref)} / {_fmt(d)}"
+        lines.append(f"| {t['nz']} | {cell(a['train'], p[0])} | {cell(a['test'], p[1])} | {cell(w['test'], p[2])} | "
+                     f"{a['lr']:g}, {w['lr']:g} | {a['wall_s'] / 60:.1f} min, {w['wall_s'] / 60:.1f} min |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- Figure 3
+def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=1, log=print, data="mnist",
+            **options):
+    """K&W Figure 3: estimated marginal likelihood vs training samples; N_z = 3, 100 hidden units, MNIST."""
+    options = dict(options)
+    options.setdefault("hidden", 100)
+    for k, v in (("ml_points", 1000), ("is_samples", 5000), ("hmc_samples", 100), ("hmc_burnin", 200),
+                 ("ml_evals", 5)):
+        if options.get(k) is None:
+            options[k] = v
+    specs = [make_spec(data, 3, m, budget, out, n_train=n, **options) for n in n_trains for m in methods]
+    results = run_all(specs, jobs, log)
+    fig_dir = Path(out) / "fig3"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    rows, panels, titles, table = [], [], [], []
+    for n in n_trains:
+        curves = []
+        for m in methods:
+            spec = make_spec(data, 3, m, budget, out, n_train=n, **options)
+            records = [r for r in results[run_name(spec)][1] if "train_ml_hmc" in r]
+            s = np.array([r["samples"] for r in records], dtype=float)
+            for split in ("train", "test"):
+                curves.append({"label": f"{METHOD_LABEL[m]} {split}", "samples": s,
+                               "bound": np.array([r[f"{split}_ml_hmc"] for r in records])})
+            for r in results[run_name(spec)][1]:
+                rows.append({"n_train": n, "method": m, **r})
+            last = records[-1]
+            table.append({"n_train": n, "method": m, "samples": last["samples"], "wall_s": last["wall_s"],
+                          "train_hmc": last["train_ml_hmc"], "test_hmc": last["test_ml_hmc"],
+                          "train_is": last.get("train_ml_is"), "test_is": last.get("test_ml_is"),
+                          "train_bound": last["train_bound"], "test_bound": last["test_bound"],
+                          "paper": paper.FIG3.get(n, {}).get(m) if data == "mnist" else None})
+        panels.append(curves)
+        titles.append(f"$N_{{train}}$ = {n}")
+    plotting.training_curve_panels(panels, fig_dir / "fig3.png", titles=titles,
+                                   suptitle=f"{_data_title(data)}, $N_z$ = 3: marginal log-likelihood (appendix D)",
+                                   ylabel="marginal log-likelihood (nats)")
+    _write_csv(fig_dir / "curves.csv", rows)
+    md = _fig3_table(table, budget, options)
+    (fig_dir / "table.md").write_text(md)
+    (fig_dir / "summary.json").write_text(json.dumps({"budget": budget, "table": table, "options": options},
+                                                     indent=1, default=float))
+    log(md)
+    return md
+
+
+def _fig3_table(table, budget, options):
+    lines = [f"MNIST, N_z = 3, 100 hidden units, after {budget:.3g} training samples. log p(x) on the first "
+             f"{options['ml_points']} training / test points: appendix-D estimator ({options['hmc_burnin']} burn-in "
+             f"HMC transitions, {options['hmc_samples']} + {options['hmc_samples']} samples, 10 leapfrog steps) "
+             f"and importance sampling with q (k = {options['is_samples']}); the paper's value read off Figure 3.", "",
+             "| N_train | method | train: HMC est. / IS est. / bound | paper train | diff | "
+             "test: HMC est. / IS est. / bound | paper test | diff |", "|---|---|---|---|---|---|---|---|"]
+    for t in table:
+        p = t["paper"] or (None, None)
+        lines.append(
+            f"| {t['n_train']} | {METHOD_LABEL[t['method']]} | {_fmt(t['train_hmc'])} / {_fmt(t['train_is'])} / "
+            f"{_fmt(t['train_bound'])} | {_fmt(p[0])} | {_fmt(None if p[0] is None else t['train_hmc'] - p[0])} | "
+            f"{_fmt(t['test_hmc'])} / {_fmt(t['test_is'])} / {_fmt(t['test_bound'])} | {_fmt(p[1])} | "
+            f"{_fmt(None if p[1] is None else t['test_hmc'] - p[1])} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- Figures 4, 5
+def _decode_mean(model):
+    def decode(z):
+        out = model.decode(z)
+        return np.clip(model.backend.to_numpy(model.decoder.mean(out)), 0.0, 1.0)
+    return decode
+
+
+def figure4(budget, out, datasets=("frey", "mnist"), jobs=1, log=print, n_grid=20, **options):
+    """K&W Figure 4: the learned 2-D manifolds, decoded on a grid through the inverse Gaussian CDF."""
+    specs = [make_spec(d, 2, "aevb", budget, out, **options) for d in datasets]
+    results = run_all(specs, jobs, log)
+    fig_dir = Path(out) / "fig4"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    summary = []
+    for d, spec in zip(datasets, specs):
+        algo, records, _, _, shape = results[run_name(spec)]
+        plotting.manifold_grid(_decode_mean(algo.model), shape, fig_dir / f"{d}_manifold.png", n=n_grid,
+                               title=f"{_data_title(d)}, learned 2-D manifold ({records[-1]['samples']:.2g} samples)")
+        summary.append({"data": d, "samples": records[-1]["samples"], "train_bound": records[-1]["train_bound"],
+                        "test_bound": records[-1]["test_bound"]})
+    (fig_dir / "summary.json").write_text(json.dumps({"budget": budget, "runs": summary}, indent=1))
+    return summary
+
+
+def figure5(budget, out, nzs=(2, 5, 10, 20), data="mnist", jobs=1, log=print, n_samples=100, **options):
+    """K&W Figure 5: random samples (decoder means at z ~ N(0, I)) of models with several N_z."""
+    specs = [make_spec(data, nz, "aevb", budget, out, **options) for nz in nzs]
+    results = run_all(specs, jobs, log)
+    fig_dir = Path(out) / "fig5"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    summary = []
+    for nz, spec in zip(nzs, specs):
+        algo, records, _, _, shape = results[run_name(spec)]
+        z = np.random.default_rng(0).standard_normal((n_samples, nz))
+        plotting.image_grid(_decode_mean(algo.model)(z), shape, fig_dir / f"{data}_nz{nz}_samples.png",
+                            title=f"$N_z$ = {nz}")
+        summary.append({"nz": nz, "samples": records[-1]["samples"], "test_bound": records[-1]["test_bound"]})
+    (fig_dir / "summary.json").write_text(json.dumps({"budget": budget, "data": data, "runs": summary}, indent=1))
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------- appendix F
+def full_vb(data, nz, budget, out, jobs=1, log=print, **options):
+    """Appendix F: full variational Bayes over the decoder, beside MAP AEVB with the same settings."""
+    specs = [make_spec(data, nz, m, budget, out, **options) for m in ("aevb", "fullvb")]
+    results = run_all(specs, jobs, log)
+    fig_dir = Path(out) / "fullvb"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    curves, rows = [], []
+    for m, spec in zip(("aevb", "fullvb"), specs):
+        records = results[run_name(spec)][1]
+        s = np.array([r["samples"] for r in records], dtype=float)
+        for split in ("train", "test"):
+            curves.append({"label": f"{METHOD_LABEL[m]} {split}", "samples": s,
+                           "bound": np.array([r[f"{split}_bound"] for r in records])})
+        last = records[-1]
+        rows.append({"method": m, "samples": last["samples"], "train": last["train_bound"],
+                     "test": last["test_bound"], "wall_s": last["wall_s"]})
+    plotting.training_curves(curves, fig_dir / f"{data}_nz{nz}.png",
+                             title=f"{_data_title(data)}, $N_z$ = {nz}: MAP (AEVB) vs. full VB (appendix F)")
+    lines = [f"{_data_title(data)}, N_z = {nz}, after {budget:.3g} training samples. AEVB: MAP estimate of theta, "
+             "lower bound on log p(x | theta). Full VB: lower bound on the marginal likelihood with theta "
+             "integrated out, per datapoint (L / N, one theta draw per evaluation).", "",
+             "| method | train bound | test bound | wall time |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {METHOD_LABEL[r['method']]} | {_fmt(r['train'])} | {_fmt(r['test'])} | "
+                     f"{r['wall_s'] / 60:.1f} min |")
+    md = "\n".join(lines) + "\n"
+    (fig_dir / "table.md").write_text(md)
+    (fig_dir / "summary.json").write_text(json.dumps({"data": data, "nz": nz, "budget": budget, "rows": rows},
+                                                     indent=1))
+    log(md)
+    return md

@@ -1,0 +1,281 @@
+"""Checkpoints: one ``.npz`` file of arrays with a JSON document inside; no pickle anywhere.
+
+Layout of the archive (read it with ``numpy.load(path)``; nothing needs ``allow_pickle``):
+
+- ``meta.json``: uint8 bytes of a UTF-8 JSON document with the model's registered name and
+  constructor configuration (``get_config()``), the state of its random generator, the optimizer's
+  name, hyper-parameters and step count, the trainer's settings and progress (random-generator
+  state included), and free-form ``extra`` information (e.g. which data set was used);
+- ``params/<name>``: every array of ``model.params``, in its own dtype;
+- ``buffers/<name>``: every array of ``model.buffers``, for models that keep state not trained by
+  gradient there (running statistics, fitted priors);
+- ``optim/<slot>/<name>``: the optimizer's state arrays (Adam's ``m`` and ``v``, ...).
+
+Loading rebuilds the model from its configuration and overwrites every parameter, so a model
+loaded from a checkpoint is bit-for-bit the one saved. Files are written to a temporary name and
+renamed, so a crash never leaves a half-written checkpoint.
+"""
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..model_registry import build_model, model_name
+from ..optim import make_optimizer
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "make_checkpoint", "write_checkpoint",
+           "save_checkpoint", "read_checkpoint", "load_checkpoint", "load_model", "restore_state",
+           "rng_state", "rng_from_state"]
+
+FORMAT = "numpyvae-checkpoint"
+FORMAT_VERSION = 1
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+# ---------------------------------------------------------------------- random generators
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": value.dtype.name}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _from_jsonable(value):
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            return np.asarray(value["__ndarray__"], dtype=value["dtype"])
+        return {k: _from_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def rng_state(rng):
+    """The state of a ``numpy.random.Generator`` as JSON-friendly values."""
+    return _jsonable(rng.bit_generator.state)
+
+
+def rng_from_state(state):
+    """A new ``numpy.random.Generator`` in the state returned by :func:`rng_state`."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"unsupported random generator state (bit generator {name!r})")
+    bitgen = getattr(np.random, name)()
+    bitgen.state = _from_jsonable(state)
+    return np.random.Generator(bitgen)
+
+
+# ---------------------------------------------------------------------- building and writing
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` returns.
+
+    Attributes
+    ----------
+    model : the restored model
+    optimizer : the restored optimizer, or None when none was saved
+    trainer : dict or None
+        The trainer's settings and progress (see :class:`numpyvae.training.Trainer`).
+    extra : dict
+        Free-form information saved with the checkpoint.
+    meta : dict
+        The whole JSON document.
+    """
+
+    model: object
+    optimizer: object
+    trainer: dict
+    extra: dict
+    meta: dict
+
+
+def _host(model, a):
+    backend = getattr(model, "backend", None)
+    return np.array(backend.to_numpy(a) if backend is not None else a, copy=True)
+
+
+def make_checkpoint(model, optimizer=None, trainer=None, extra=None):
+    """Copy everything a checkpoint holds into host memory: ``(meta, arrays)``.
+
+    The copy is independent of the model, so it can be kept as a "last good" snapshot and written
+    or restored later (see :func:`write_checkpoint`, :func:`restore_state`).
+    """
+    arrays = {f"params/{name}": _host(model, p) for name, p in model.params.items()}
+    for name, b in (getattr(model, "buffers", None) or {}).items():
+        arrays[f"buffers/{name}"] = _host(model, b)
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "model": {"name": model_name(model), "config": model.get_config(),
+                  "rng": rng_state(model.rng) if isinstance(getattr(model, "rng", None), np.random.Generator)
+                  else None},
+        "optimizer": None, "trainer": trainer, "extra": dict(extra or {}),
+    }
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        slots = {}
+        for slot, named in state["slots"].items():
+            slots[slot] = sorted(named)
+            for name, a in named.items():
+                arrays[f"optim/{slot}/{name}"] = _host(model, a)
+        meta["optimizer"] = {"name": state["name"], "hyperparameters": state["hyperparameters"],
+                             "t": state["t"], "slots": slots}
+    from .. import __version__
+
+    meta["numpyvae_version"] = __version__
+    return meta, arrays
+
+
+def write_checkpoint(path, meta, arrays):
+    """Write ``(meta, arrays)`` from :func:`make_checkpoint` to ``path`` atomically; returns the Path."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"checkpoint files end in .npz, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = np.frombuffer(json.dumps(meta, allow_nan=False).encode("utf-8"), dtype=np.uint8)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{"meta.json": blob}, **arrays)
+        os.chmod(tmp, 0o666 & ~_umask())                               # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_checkpoint(path, model, optimizer=None, trainer=None, extra=None):
+    """Save ``model`` (and optionally its optimizer, trainer progress and extra info) to ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npz`` file.
+    model : registered model (see :mod:`numpyvae.model_registry`)
+    optimizer : numpyvae.optim.Optimizer, optional
+    trainer : dict, optional
+        JSON-friendly trainer state.
+    extra : dict, optional
+        JSON-friendly information to keep with the model.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return write_checkpoint(path, *make_checkpoint(model, optimizer, trainer, extra))
+
+
+# ---------------------------------------------------------------------- reading
+def read_checkpoint(path):
+    """Read ``(meta, arrays)`` from a checkpoint file, checking that it is one.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        The file is not a numpyvae checkpoint, is damaged, or comes from a newer format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a readable numpyvae checkpoint (not an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names = list(npz.files)
+            meta_bytes = npz["meta.json"].tobytes() if "meta.json" in names else None
+            arrays = {k: npz[k] for k in names if k != "meta.json"}
+        meta = None if meta_bytes is None else json.loads(meta_bytes.decode("utf-8"))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable numpyvae checkpoint: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} is not a numpyvae checkpoint (no meta.json inside)")
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a numpyvae checkpoint (format {meta.get('format')!r})")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise ValueError(f"{path} uses checkpoint format {meta['format_version']}, newer than this version "
+                         f"of numpyvae reads ({FORMAT_VERSION}); upgrade numpyvae")
+    return meta, arrays
+
+
+def _to_model(model, value):
+    """A fresh copy of host array ``value`` on the model's backend."""
+    backend = getattr(model, "backend", None)
+    value = np.array(value, copy=True)
+    return backend.asarray(value) if backend is not None else value
+
+
+def restore_state(model, optimizer, meta, arrays):
+    """Overwrite ``model.params`` (and the optimizer's state, if both are given) from a checkpoint.
+
+    Buffers (``model.buffers``) saved in the checkpoint are set as well.
+
+    Raises
+    ------
+    ValueError
+        When the checkpoint's parameters do not match the model's names, shapes or dtypes.
+    """
+    names = {k[len("params/"):] for k in arrays if k.startswith("params/")}
+    if names != set(model.params):
+        raise ValueError(f"checkpoint parameters {sorted(names)} do not match the model's {sorted(model.params)}")
+    for name, old in model.params.items():
+        value = arrays[f"params/{name}"]
+        if tuple(old.shape) != value.shape or np.dtype(old.dtype) != value.dtype:
+            raise ValueError(f"parameter {name!r} is {value.shape} {value.dtype} in the checkpoint but "
+                             f"{tuple(old.shape)} {np.dtype(old.dtype)} in the model")
+    for name, p in model.params.items():
+        p[...] = _to_model(model, arrays[f"params/{name}"])                # in place: views stay valid
+    buffers = {k[len("buffers/"):]: v for k, v in arrays.items() if k.startswith("buffers/")}
+    if buffers:
+        if not isinstance(getattr(model, "buffers", None), dict):
+            raise ValueError(f"the checkpoint has buffers {sorted(buffers)} but {type(model).__name__} keeps none")
+        for name, value in buffers.items():
+            model.buffers[name] = _to_model(model, value)
+    rng = meta["model"].get("rng")
+    if rng is not None and hasattr(model, "rng"):
+        model.rng = rng_from_state(rng)
+    if optimizer is not None and meta.get("optimizer") is not None:
+        om = meta["optimizer"]
+        slots = {slot: {name: _to_model(model, arrays[f"optim/{slot}/{name}"]) for name in names_}
+                 for slot, names_ in om["slots"].items()}
+        optimizer.load_state_dict({"name": om["name"], "t": om["t"], "slots": slots})
+
+
+def load_checkpoint(path, backend=None):
+    """Load a checkpoint: the model, its optimizer and the saved trainer state.
+
+    Checkpoints hold host arrays, so one written on any backend loads on any other: ``backend``
+    (``"numpy"``, ``"cupy"``; default ``NUMPYVAE_BACKEND``, else NumPy) says where the model is built.
+
+    Returns
+    -------
+    Checkpoint
+    """
+    meta, arrays = read_checkpoint(path)
+    overrides = {} if backend is None else {"backend": backend}
+    model = build_model(meta["model"]["name"], meta["model"]["config"], **overrides)
+    optimizer = None
+    if meta.get("optimizer") is not None:
+        om = meta["optimizer"]
+        optimizer = make_optimizer(om["name"], **om["hyperparameters"])
+    restore_state(model, optimizer, meta, arrays)
+    return Checkpoint(model=model, optimizer=optimizer, trainer=meta.get("trainer"),
+                      extra=meta.get("extra") or {}, meta=meta)
+
+
+def load_model(path, backend=None):
+    """Load only the model from a checkpoint (see :func:`load_checkpoint`)."""
+    return load_checkpoint(path, backend=backend).model

@@ -1,0 +1,89 @@
+"""The training log: one record per evaluation, written as CSV or JSON lines.
+
+Columns: ``samples`` (training samples evaluated so far), ``epoch`` (fractional), ``wall_time``
+(seconds of training, evaluation included, summed over resumed sessions), ``train_bound`` and
+``test_bound`` (mean ELBO per datapoint on the evaluation subsets, on the whole sets in the final
+record; empty when not computed) and
+``batch_bound`` (mean minibatch ELBO of the steps since the previous record).
+"""
+import csv
+import json
+import math
+from pathlib import Path
+
+__all__ = ["LOG_FIELDS", "TrainingLog", "read_log"]
+
+LOG_FIELDS = ("samples", "epoch", "wall_time", "train_bound", "test_bound", "batch_bound")
+
+
+def _format(value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+class TrainingLog:
+    """Writes records to ``path`` (``.csv`` or ``.jsonl``), flushing after each one.
+
+    Creating a log rewrites the file with ``records`` (the history so far, e.g. from a checkpoint),
+    so a resumed run's log never holds records past its checkpoint.
+    """
+
+    def __init__(self, path, records=()):
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in (".csv", ".jsonl"):
+            raise ValueError(f"log file must end in .csv or .jsonl, got {self.path.name!r}")
+        self.format = suffix[1:]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w", newline="") as f:
+            if self.format == "csv":
+                f.write(",".join(LOG_FIELDS) + "\n")
+        for record in records:
+            self.write(record)
+
+    def write(self, record):
+        with open(self.path, "a", newline="") as f:
+            if self.format == "csv":
+                f.write(",".join(_format(record.get(k)) for k in LOG_FIELDS) + "\n")
+            else:
+                f.write(json.dumps({k: record.get(k) for k in LOG_FIELDS}) + "\n")
+
+
+def read_log(path):
+    """Read a log written by :class:`TrainingLog`: a list of dicts (missing values are None).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        When the file is not a training log.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no training log at {path}")
+    records = []
+    if path.suffix.lower() == ".jsonl":
+        for i, line in enumerate(path.read_text().splitlines()):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}: line {i + 1} is not JSON ({exc})") from None
+        return records
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or "samples" not in reader.fieldnames:
+            raise ValueError(f"{path} is not a training log (no 'samples' column)")
+        for row in reader:
+            rec = {}
+            for k, v in row.items():
+                if v in ("", None):
+                    rec[k] = None
+                elif k == "samples":
+                    rec[k] = int(v)
+                else:
+                    rec[k] = float(v)
+            records.append(rec)
+    return records

@@ -1,0 +1,66 @@
+"""A one-line progress display for training; it prints nothing per step when not on a terminal.
+
+On a terminal the line is redrawn in place (at most ten times a second) with the epoch, the share
+of the epoch done, the throughput and the running bound (the mean of the minibatch ELBOs since
+the last evaluation). Evaluation results are printed as ordinary lines everywhere, so a CI log
+gets one line per evaluation and nothing else.
+"""
+import sys
+import time
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """Progress display.
+
+    Parameters
+    ----------
+    stream : file, optional
+        Default ``sys.stderr``.
+    enabled : bool
+        False prints nothing at all.
+    live : bool or None
+        Redraw a live line; None: only when ``stream`` is a terminal.
+    min_interval : float
+        Seconds between two redraws.
+    """
+
+    def __init__(self, stream=None, enabled=True, live=None, min_interval=0.1):
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(enabled)
+        if live is None:
+            isatty = getattr(self.stream, "isatty", None)
+            live = bool(isatty and isatty())
+        self.live = self.enabled and live
+        self.min_interval = float(min_interval)
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, epoch, done, total, rate, running_bound):
+        """Redraw the live line (no-op unless live, and at most every ``min_interval`` seconds)."""
+        if not self.live:
+            return
+        now = time.perf_counter()
+        if now - self._last < self.min_interval and done < total:
+            return
+        self._last = now
+        frac = done / total if total else 1.0
+        filled = int(20 * frac)
+        bar = "#" * filled + "." * (20 - filled)
+        text = (f"epoch {epoch} [{bar}] {100 * frac:5.1f}%  {rate:,.0f} samples/s  "
+                f"bound {running_bound:.2f}")
+        pad = " " * max(0, self._width - len(text))
+        self._width = len(text)
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+
+    def message(self, text):
+        """Print a line (clearing a live line first)."""
+        if not self.enabled:
+            return
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()

@@ -1,0 +1,430 @@
+r"""The training loop: minibatch SGVB (Kingma & Welling 2013, Algorithm 1) for any registered model.
+
+    repeat
+        X^M  <- a minibatch of M datapoints (without replacement within an epoch)
+        eps  <- L noise draws per datapoint
+        g    <- grad_theta of -(1/M) sum_i ELBO(x_i; eps_i)          (model.loss_and_grads)
+        theta <- optimizer update with g                             (optimizer.step)
+    until the epoch or sample budget is spent
+
+Around it: scheduled evaluation of the train and test bound, a log, checkpoints (with the exact
+state needed to resume), a stop with a clear message when the loss turns NaN or infinite, and a
+clean stop on Ctrl-C.
+
+Reproducibility: every random draw of the loop comes from one ``numpy.random.Generator`` seeded
+with ``config.seed`` (epoch permutation, dynamic binarization, noise). Evaluation draws from
+generators of its own (``default_rng([seed, 3, samples_seen])``), so evaluating more or less often
+never changes the training trajectory, nor the value recorded at a given point. A checkpoint stores the generator's state
+at the start of the current epoch and after the last step, so a resumed run redraws the same
+permutation, skips the batches already done and continues bit-for-bit as if it had never stopped.
+"""
+import hashlib
+import inspect
+import math
+import signal
+import threading
+import time
+
+import numpy as np
+
+from ..optim import make_optimizer
+from ..workspace import Workspace
+from .checkpoint import load_checkpoint, make_checkpoint, restore_state, rng_from_state, rng_state, write_checkpoint
+from .config import TrainConfig, log_schedule_next
+from .evaluate import condition_kwargs, mean_bound, needs_labels
+from .log import TrainingLog
+from .progress import Progress
+
+__all__ = ["Trainer", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the model was put back to its last good state."""
+
+
+def _host_array(x, name, dtype, labels=None):
+    """Check a data set and return it as a host array of ``dtype`` (no copy when it already is)."""
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
+    if x.dtype.kind not in "biuf" or x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty numeric array of shape (N, D), got {x.dtype} {x.shape}")
+    x = x.astype(dtype, copy=False)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contains {int((~np.isfinite(x)).sum())} NaN or infinite value(s)")
+    if labels is not None and np.shape(labels) != (x.shape[0],):
+        raise ValueError(f"labels for {name} must have shape ({x.shape[0]},), got {np.shape(labels)}")
+    return x
+
+
+def _fingerprint(x):
+    """A short digest of the first rows of the training data (to catch resuming on other data)."""
+    return hashlib.sha1(np.ascontiguousarray(x[:256]).tobytes()).hexdigest()[:16]
+
+
+class Trainer:
+    """Train a model with minibatch SGVB.
+
+    Parameters
+    ----------
+    model : registered model (see :mod:`numpyvae.model_registry`)
+    config : TrainConfig, optional
+        The settings; keyword arguments override its fields (``Trainer(model, epochs=5, lr=1e-3)``).
+    optimizer : numpyvae.optim.Optimizer or str, optional
+        Default: built from the config (a name sets ``config.optimizer``).
+    checkpoint_path : str or Path, optional
+        ``.npz`` file written at the scheduled points, at the end and on Ctrl-C.
+    log_path : str or Path, optional
+        ``.csv`` or ``.jsonl`` log, one record per evaluation.
+    progress : bool or Progress
+        Print a progress line (live on a terminal) and one line per evaluation.
+    callback : callable, optional
+        ``callback(trainer, record)`` after every evaluation.
+    extra : dict, optional
+        JSON-friendly information stored in every checkpoint (e.g. the data set used).
+
+    Attributes
+    ----------
+    history : list of dict
+        One record per evaluation (see :mod:`numpyvae.training.log` for the fields).
+    state : dict
+        The loop's progress (samples seen, epoch, random-generator states, ...).
+    """
+
+    def __init__(self, model, config=None, *, optimizer=None, checkpoint_path=None, log_path=None,
+                 progress=False, callback=None, extra=None, **settings):
+        if isinstance(optimizer, str):                                      # a name: a setting like the others
+            settings["optimizer"], optimizer = optimizer, None
+        config = TrainConfig() if config is None else config
+        self.config = config.replace(**settings) if settings else config
+        self.model = model
+        self.optimizer = optimizer if optimizer is not None else make_optimizer(
+            self.config.optimizer, **self.config.optimizer_kwargs())
+        self.checkpoint_path = checkpoint_path
+        self.log_path = log_path
+        self.progress = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
+        self.callback = callback
+        self.extra = dict(extra or {})
+        self.state = None
+        self.history = []
+        self._stop_requested = False
+        self._good = None                 # (meta, arrays) of the last good state, in host memory
+        self._session_start = time.perf_counter()
+        self._saved_samples = None        # training samples of the last checkpoint written
+
+    # ------------------------------------------------------------------ resuming
+    @classmethod
+    def from_checkpoint(cls, path, *, checkpoint_path=None, log_path=None, progress=False, callback=None,
+                        **overrides):
+        """Continue the run saved in ``path``.
+
+        ``overrides`` may extend the budget (``epochs``, ``max_samples``) or change ``lr``; other
+        settings are those of the saved run. ``checkpoint_path`` defaults to ``path``.
+        """
+        ckpt = load_checkpoint(path)
+        if not ckpt.trainer or ckpt.optimizer is None:
+            raise ValueError(f"{path} holds a model but no training state to resume")
+        allowed = {"epochs", "max_samples", "lr"}
+        if set(overrides) - allowed:
+            raise ValueError(f"a resumed run can only change {sorted(allowed)}, not {sorted(set(overrides) - allowed)}")
+        config = TrainConfig.from_dict(ckpt.trainer["config"]).replace(**overrides)
+        if "lr" in overrides:
+            ckpt.optimizer.lr = float(overrides["lr"])
+        trainer = cls(ckpt.model, config, optimizer=ckpt.optimizer,
+                      checkpoint_path=path if checkpoint_path is None else checkpoint_path,
+                      log_path=log_path, progress=progress, callback=callback, extra=ckpt.extra)
+        trainer.state = dict(ckpt.trainer["state"])
+        trainer.state["done"] = False
+        trainer.history = list(ckpt.trainer["history"])
+        return trainer
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self, x, labels=None, x_test=None, labels_test=None):
+        """Train on ``x`` (N, D), evaluating on ``x`` and ``x_test``; returns :attr:`history`.
+
+        Parameters
+        ----------
+        x : array (N, D)
+            Training data (grey values in [0, 1] with ``binarize="dynamic"``).
+        labels : int array (N,), optional
+            Class labels; required by conditional models.
+        x_test, labels_test : optional
+            Held-out data for the test bound.
+
+        Raises
+        ------
+        TrainingDiverged
+            When the loss becomes NaN or infinite (the model is restored to the last good state).
+        KeyboardInterrupt
+            After saving a checkpoint, when interrupted (Ctrl-C).
+        """
+        cfg, model = self.config, self.model
+        dtype = getattr(model, "dtype", np.float64)
+        x = _host_array(x, "x", dtype, labels)
+        if x_test is not None:
+            x_test = _host_array(x_test, "x_test", dtype, labels_test)
+        if needs_labels(model) and (labels is None or (x_test is not None and labels_test is None)):
+            raise ValueError(f"{type(model).__name__} is conditioned on labels: pass labels (and labels_test)")
+        N = x.shape[0]
+        if self.state is None:
+            self.state = {"samples": 0, "epoch": 0, "batch": 0, "n_evals": 0, "wall_time": 0.0,
+                          "batch_sum": 0.0, "batch_count": 0, "next_eval": 0, "done": False,
+                          "rng": rng_state(np.random.default_rng(cfg.seed)), "epoch_rng": None,
+                          "n_train": N, "fingerprint": _fingerprint(x)}
+        elif self.state["n_train"] != N or self.state["fingerprint"] != _fingerprint(x):
+            raise ValueError(f"this run was trained on other data ({self.state['n_train']} rows); resume it on "
+                             f"the same training set (got {N} rows with different contents)")
+        self._eval_sets = self._make_eval_sets(x, labels, x_test, labels_test)
+        self._eval_cache = {}
+        self._log = None if self.log_path is None else TrainingLog(self.log_path, self.history)
+        self._session_start = time.perf_counter()
+        self._stop_requested = False
+        self._saved_at = self._session_start
+        if self.state["n_evals"]:                                           # resumed: that state is good
+            self._good = make_checkpoint(model, self.optimizer, self._trainer_meta(), self.extra)
+            self._saved_samples = self.state["samples"]
+        old_handler = self._install_sigint()
+        try:
+            if self.state["samples"] == 0 and self.state["n_evals"] == 0:
+                self._evaluate()
+            self._run(x, labels)
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+            now = time.perf_counter()
+            self.state["wall_time"] += now - self._session_start           # this session's time is now counted
+            self._session_start = now
+        return self.history
+
+    def _run(self, x, labels):
+        cfg, st, model, opt = self.config, self.state, self.model, self.optimizer
+        N, B, L = x.shape[0], cfg.batch_size, cfg.n_samples
+        n_batches = math.ceil(N / B)
+        cond_all = condition_kwargs(model, labels)
+        if "workspace" in inspect.signature(model.loss_and_grads).parameters:
+            step_kwargs = {"workspace": Workspace()}                       # the step's arrays, reused
+        else:
+            step_kwargs = {}
+        backend = getattr(model, "backend", None)
+        to_model = backend.asarray if backend is not None else np.asarray
+        rng = rng_from_state(st["rng"])
+        budget = math.inf if cfg.max_samples is None else cfg.max_samples
+        epochs = math.inf if cfg.epochs is None else cfg.epochs
+        t_rate, s_rate = time.perf_counter(), st["samples"]
+
+        while st["epoch"] < epochs and st["samples"] < budget:
+            if st["batch"] == 0:
+                st["epoch_rng"] = rng_state(rng)                            # the epoch's draws start here
+                perm, xe = self._epoch_data(x, rng)
+            else:                                                           # resuming inside an epoch
+                perm, xe = self._epoch_data(x, rng_from_state(st["epoch_rng"]))
+            xe = to_model(xe)
+            b = st["batch"]
+            while b < n_batches:
+                idx = perm[b * B:(b + 1) * B]
+                xb = xe[idx]                                                # (M, D)
+                cond = {k: v[idx] for k, v in cond_all.items()}
+                before = rng.bit_generator.state
+                phase = "loss"
+                try:
+                    loss, grads = model.loss_and_grads(xb, rng=rng, n_samples=L, **cond, **step_kwargs)
+                    if not math.isfinite(loss):
+                        self._diverged(loss)
+                    phase = "update"
+                    opt.step(model.params, grads)
+                except KeyboardInterrupt:
+                    if phase == "loss":                                     # parameters untouched: undo the draws
+                        rng.bit_generator.state = before
+                        self._interrupted(rng)
+                    else:
+                        self.progress.message("interrupted during a parameter update; the last checkpoint is kept")
+                    raise
+                b += 1
+                m = idx.shape[0]
+                st["samples"] += m
+                st["batch_sum"] -= loss * m
+                st["batch_count"] += m
+                st["batch"] = b % n_batches
+                if b == n_batches:
+                    st["epoch"] += 1
+                if self.progress.live:
+                    now = time.perf_counter()
+                    self.progress.update(st["epoch"] + (b < n_batches), b, n_batches,
+                                         (st["samples"] - s_rate) / max(now - t_rate, 1e-9),
+                                         st["batch_sum"] / st["batch_count"])
+                end = st["samples"] >= budget or (b == n_batches and st["epoch"] >= epochs)
+                if end or self._eval_due(b == n_batches):
+                    st["rng"] = rng_state(rng)
+                    self._evaluate(final=end)
+                    t_rate, s_rate = time.perf_counter(), st["samples"]
+                elif (b == n_batches and self.checkpoint_path is not None and cfg.checkpoint_seconds is not None
+                      and time.perf_counter() - self._saved_at > cfg.checkpoint_seconds):
+                    st["rng"] = rng_state(rng)                              # no evaluation for a while: save anyway
+                    self._snapshot(write=True)
+                if self._stop_requested:
+                    self._interrupted(rng)
+                    raise KeyboardInterrupt
+                if end:
+                    break
+        st["rng"] = rng_state(rng)
+        if not self.history or self.history[-1]["samples"] != st["samples"]:
+            self._evaluate(final=True)                                      # budget already spent on entry
+        st["done"] = True
+
+    def _epoch_data(self, x, rng):
+        """The epoch's permutation (N,) and its data: ``x`` or a fresh Bernoulli draw of it."""
+        perm = rng.permutation(x.shape[0])
+        if self.config.binarize == "dynamic":
+            from ..datasets.binarize import bernoulli_binarize
+
+            return perm, bernoulli_binarize(x, rng)
+        return perm, x
+
+    # ------------------------------------------------------------------ evaluation and saving
+    def _make_eval_sets(self, x, labels, x_test, labels_test):
+        """name -> (data, labels, rows): ``rows`` is the fixed evaluation subset (None: every row)."""
+        cfg = self.config
+        sets = {}
+        for key, data, lab, stream in (("train", x, labels, 1), ("test", x_test, labels_test, 2)):
+            if data is None:
+                continue
+            rows = None
+            if cfg.eval_size is not None and cfg.eval_size < data.shape[0]:
+                rows = np.sort(np.random.default_rng([cfg.seed, stream]).permutation(data.shape[0])[:cfg.eval_size])
+            sets[key] = (data, None if lab is None else np.asarray(lab), rows, stream)
+        return sets
+
+    def _eval_data(self, key, full):
+        """The data of evaluation set ``key``: its subset, or every row for the final evaluation."""
+        data, lab, rows, stream = self._eval_sets[key]
+        if rows is None:
+            full = True
+        if (key, full) in self._eval_cache:
+            return self._eval_cache[key, full]
+        if not full:
+            data, lab = data[rows], None if lab is None else lab[rows]
+        if self.config.binarize == "dynamic":                              # one fixed draw, the same every time
+            from ..datasets.binarize import bernoulli_binarize
+
+            data = bernoulli_binarize(data, np.random.default_rng([self.config.seed, stream, int(full)]))
+        if not full:                                                      # the subset is used at every point
+            self._eval_cache[key, full] = (data, lab)
+        return data, lab
+
+    def _eval_due(self, epoch_end):
+        every, st = self.config.eval_every, self.state
+        if every == "epoch":
+            return epoch_end
+        return st["samples"] >= st["next_eval"]
+
+    def _next_eval(self):
+        every, samples = self.config.eval_every, self.state["samples"]
+        if every == "log":
+            return log_schedule_next(samples)
+        if every == "epoch":
+            return None
+        return (samples // every + 1) * every
+
+    def _evaluate(self, final=False):
+        cfg, st = self.config, self.state
+        rng = np.random.default_rng([cfg.seed, 3, st["samples"]])          # the same noise at a point, whatever the schedule
+        record = {"samples": st["samples"], "epoch": st["samples"] / st["n_train"],
+                  "wall_time": None, "train_bound": None, "test_bound": None,
+                  "batch_bound": st["batch_sum"] / st["batch_count"] if st["batch_count"] else None}
+        for key in self._eval_sets:
+            data, lab = self._eval_data(key, full=final)
+            value = mean_bound(self.model, data, rng, lab, cfg.eval_samples, cfg.eval_batch_size)
+            if not math.isfinite(value):
+                self._diverged(value, where=f"the {key} bound")
+            record[f"{key}_bound"] = value
+        record["wall_time"] = st["wall_time"] + time.perf_counter() - self._session_start
+        st["n_evals"] += 1
+        st["next_eval"] = self._next_eval()
+        st["batch_sum"], st["batch_count"] = 0.0, 0
+        if final:
+            st["done"] = True
+        self.history.append(record)
+        if self._log is not None:
+            self._log.write(record)
+        self.progress.message(self._describe(record))
+        self._snapshot(write=final or cfg.checkpoint_every is not None and st["n_evals"] % cfg.checkpoint_every == 0)
+        if self.callback is not None:
+            self.callback(self, record)
+
+    def save(self, path=None):
+        """Write the current state (model, optimizer, progress) to ``path`` (default: the checkpoint
+        path); returns the path. Use it after changing the model outside the loop (e.g. fitting a
+        prior over its codes)."""
+        path = self.checkpoint_path if path is None else path
+        if path is None:
+            raise ValueError("no checkpoint path: pass one to save() or to the Trainer")
+        if self.state is None:
+            raise ValueError("nothing to save yet: call fit() first")
+        return write_checkpoint(path, *make_checkpoint(self.model, self.optimizer, self._trainer_meta(), self.extra))
+
+    def _snapshot(self, write):
+        """Keep the current state as the last good one (in memory) and, if ``write``, save it."""
+        if not self._params_finite():
+            self._diverged(float("nan"), where="the parameters")
+        self._good = make_checkpoint(self.model, self.optimizer, self._trainer_meta(), self.extra)
+        if write and self.checkpoint_path is not None:
+            write_checkpoint(self.checkpoint_path, *self._good)
+            self._saved_samples = self.state["samples"]
+            self._saved_at = time.perf_counter()
+
+    def _describe(self, r):
+        parts = [f"samples {r['samples']:>10,}", f"epoch {r['epoch']:7.2f}"]
+        for key in ("train_bound", "test_bound", "batch_bound"):
+            if r[key] is not None:
+                parts.append(f"{key.replace('_bound', '')} {r[key]:9.3f}")
+        parts.append(f"{r['wall_time']:8.1f} s")
+        return "  ".join(parts)
+
+    def _params_finite(self):
+        return all(bool(np.isfinite(p).all()) for p in self.model.params.values())
+
+    def _trainer_meta(self):
+        st = dict(self.state)
+        st["wall_time"] = st["wall_time"] + time.perf_counter() - self._session_start
+        return {"config": self.config.to_dict(), "state": st, "history": list(self.history)}
+
+    def _diverged(self, value, where="the training loss"):
+        st = self.state
+        msg = (f"training diverged: {where} became {value} after {st['samples']:,} training samples "
+               f"(epoch {st['epoch']}). ")
+        if self._good is not None:
+            good_samples = self._good[0]["trainer"]["state"]["samples"]
+            restore_state(self.model, self.optimizer, *self._good)
+            msg += f"The model was restored to its last good state ({good_samples:,} samples)"
+            saved = self._saved_samples
+            if self.checkpoint_path is not None and saved is not None:
+                msg += f"; the last good checkpoint {self.checkpoint_path} ({saved:,} samples) is kept"
+            msg += ". "
+        msg += "Try a smaller learning rate (lr), gradient clipping (clip_norm) or weight decay."
+        raise TrainingDiverged(msg)
+
+    def _interrupted(self, rng):
+        """Save the state after the last completed step (on Ctrl-C)."""
+        if self.checkpoint_path is None:
+            return
+        self.state["rng"] = rng_state(rng)
+        write_checkpoint(self.checkpoint_path, *make_checkpoint(self.model, self.optimizer, self._trainer_meta(),
+                                                                self.extra))
+        self.progress.message(f"interrupted after {self.state['samples']:,} training samples; checkpoint saved to "
+                              f"{self.checkpoint_path}")
+
+    def _install_sigint(self):
+        """First Ctrl-C: finish the current step, save, then raise KeyboardInterrupt. Second: at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        try:
+            return signal.signal(signal.SIGINT, handler)
+        except ValueError:
+            return None

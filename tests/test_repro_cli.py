@@ -1,0 +1,59 @@
+"""The figure commands end to end on the tiny built-in data set (real data: see docs/reproduction.md)."""
+import csv
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from numpyvae.reproduce.cli import main  # noqa: E402
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_fig2_writes_figures_tables_and_resumes_to_a_larger_budget(tmp_path, capsys):
+    args = ["fig2", "--data", "synthetic", "--nz", "2,3", "--hidden", "8", "--lr", "0.05", "--out", str(tmp_path)]
+    assert main(args + ["--budget", "2000"]) == 0
+    fig = tmp_path / "fig2"
+    for name in ("synthetic.png", "synthetic_nz2.png", "synthetic_nz3.png", "synthetic_table.md"):
+        assert (fig / name).stat().st_size > 0
+    rows = _rows(fig / "synthetic_curves.csv")
+    assert {r["method"] for r in rows} == {"aevb", "wake_sleep"}
+    assert max(int(r["samples"]) for r in rows) == 2000
+    table = (fig / "synthetic_table.md").read_text()
+    assert "| 2 |" in table and "| 3 |" in table
+    assert main(args + ["--budget", "3000"]) == 0                        # extends the same runs
+    rows = _rows(fig / "synthetic_curves.csv")
+    assert max(int(r["samples"]) for r in rows) == 3000
+    assert sorted(int(r["samples"]) for r in rows if r["method"] == "aevb" and r["nz"] == "2")[:2] == [1000, 1500]
+    assert "fig2 --data synthetic" in (fig / "synthetic" / "command.txt").read_text()
+
+
+def test_fig3_fig4_fig5_fullvb_and_report(tmp_path):
+    out = str(tmp_path / "out")
+    common = ["--hidden", "8", "--lr", "0.05", "--out", out]
+    assert main(["fig3", "--data", "synthetic", "--n-train", "200", "--budget", "1000", "--ml-points", "5",
+                 "--is-samples", "20", "--hmc-samples", "5", "--hmc-burnin", "5", "--ml-evals", "2"] + common) == 0
+    rows = _rows(tmp_path / "out" / "fig3" / "curves.csv")
+    assert {r["method"] for r in rows} == {"aevb", "wake_sleep", "mcem"}
+    assert all(r["test_ml_hmc"] for r in rows)
+    assert all(r["test_ml_is"] for r in rows if r["method"] != "mcem")
+    assert main(["fig4", "--data", "synthetic", "--budget", "500"] + common) == 0
+    assert (tmp_path / "out" / "fig4" / "synthetic_manifold.png").exists()
+    assert main(["fig5", "--data", "synthetic", "--nz", "2,3", "--budget", "500"] + common) == 0
+    assert (tmp_path / "out" / "fig5" / "synthetic_nz3_samples.png").exists()
+    assert main(["fullvb", "--data", "synthetic", "--nz", "2", "--budget", "500"] + common) == 0
+    docs = tmp_path / "docs"
+    assert main(["report", "--out", out, "--docs", str(docs)]) == 0
+    text = (docs / "reproduction.md").read_text()
+    assert "## Figure 3" in text and "Full VB" in text and "figures/reproduction/fig3_fig3.png" in text
+    assert (docs / "figures" / "reproduction" / "fig3_fig3.png").exists()
+
+
+def test_bad_arguments_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["fig2", "--budget", "lots"])
+    assert "number of samples" in capsys.readouterr().err
+    assert main(["fig2", "--data", "synthetic", "--budget", "1000"]) == 2       # no default N_z for it
