@@ -47,15 +47,21 @@ def loss_and_grads(spec, params, x, eps):
 
 
 def make_trainer(spec, params, x, eps, adam=AdamConfig()):
-    """Training step: ``model.loss_and_grads`` then ``nv.Adam.step`` (in place)."""
+    """Training step as numpyvae's documented loop runs it: ``model.loss_and_grads`` with a
+    ``nv.Workspace`` (arrays reused across steps; without one where this numpyvae has none),
+    then ``nv.Adam.step`` (in place)."""
     model = build(spec, params)
     x, eps = x.copy(), eps.copy()
     opt = nv.Adam(lr=adam.lr, beta1=adam.beta1, beta2=adam.beta2, eps=adam.eps)
+    kwargs = {"workspace": nv.Workspace()} if hasattr(nv, "Workspace") else {}
 
     def step():
-        _, grads = model.loss_and_grads(x, eps)
+        _, grads = model.loss_and_grads(x, eps, **kwargs)
         opt.step(model.params, grads)
 
-    return Trainer(step=step, grad=lambda: model.loss_and_grads(x, eps), sync=lambda: None,
+    def grad():
+        return model.loss_and_grads(x, eps, **kwargs)
+
+    return Trainer(step=step, grad=grad, sync=lambda: None,
                    params=lambda: {k: np.array(v) for k, v in model.params.items()},
                    compile_s={})
