@@ -8,8 +8,8 @@ With one thread the clock is the process's CPU time, so other processes on a sha
 do not inflate the figures.  Profiles ``model.loss_and_grads`` + ``nv.Adam.step`` with cProfile and groups the time by
 where it is spent (NumPy ufuncs such as matmul and tanh are charged to the Python function
 that calls them, so the groups are exact up to cProfile's own overhead).  Alongside, it times
-the step's matrix products alone: the 14 a minimal backward pass needs and the ones numpyvae
-actually runs (its input layer's backward also forms dL/dx, which no parameter needs).
+the step's matrix products alone: the 14 a minimal backward pass needs, and the input layer's
+dL/dx, which no parameter needs (the script says whether this numpyvae forms it).
 """
 
 import argparse
@@ -21,9 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 GROUPS = [
     ("matrix products (linear_forward/backward: GEMM, bias add, bias grad)", ("linear.py",)),
-    ("optimizer (Adam)", ("optim.py",)),
+    ("optimizer (Adam)", ("optim.py", "inplace.py")),
     ("elementwise + reductions (activations, likelihood, KL, sampling)",
-     ("activations.py", "stable.py", "likelihoods.py", "gaussian.py", "_methods.py", "~")),
+     ("activations.py", "stable.py", "likelihoods.py", "gaussian.py", "reductions.py",
+      "_methods.py", "~")),
     ("input validation", ("validation.py",)),
 ]
 
@@ -72,9 +73,10 @@ def main():
                    dtype=dtype, rng=np.random.default_rng(0))
     x, eps = make_batch(spec, config.batch_size, config.n_samples, np.random.default_rng(0), dtype)
     opt = nv.Adam(lr=1e-3)
+    kwargs = {"workspace": nv.Workspace()} if hasattr(nv, "Workspace") else {}
 
     def step():
-        _, grads = model.loss_and_grads(x, eps)
+        _, grads = model.loss_and_grads(x, eps, **kwargs)
         opt.step(model.params, grads)
 
     clock = time.process_time if args.threads == 1 else time.perf_counter
@@ -119,7 +121,7 @@ def main():
     bufs = [np.zeros(p.size, dtype) for p in model.params.values()]
     one_pass = min(per_step(lambda: [np.multiply(b, 0.5, out=b) for b in bufs], 100) for _ in range(3))
 
-    print(f"numpyvae {nv.__version__}: {args.config} ({spec.label}, batch {config.batch_size}), "
+    print(f"numpyvae {nv.__version__}{' with a Workspace' if kwargs else ''}: {args.config} ({spec.label}, batch {config.batch_size}), "
           f"{args.dtype}, {args.threads} thread(s)")
     what = "process CPU time" if args.threads == 1 else "wall time"
     print(f"all times are {what} (one thread: robust to other processes on a shared machine)")
@@ -129,7 +131,12 @@ def main():
         print(f"  {seconds * 1e3:8.3f} ms  {100 * seconds / profiled:5.1f} %  {label}")
     n_params = sum(p.size for p in model.params.values())
     print(f"matrix products alone, minimal backward ({len(minimal)} products): {gemm_min * 1e3:.3f} ms")
-    print(f"  the input layer's dL/dx product numpyvae also forms: {gemm_extra * 1e3:.3f} ms")
+    import inspect
+
+    from numpyvae.ops.linear import linear_backward
+    skips = "need_dx" in inspect.signature(linear_backward).parameters
+    print(f"  the input layer's dL/dx product ({'numpyvae skips it' if skips else 'numpyvae also forms it'}):"
+          f" {gemm_extra * 1e3:.3f} ms")
     print(f"one in-place pass over all {n_params} parameters (x *= c): {one_pass * 1e3:.3f} ms; "
           f"Adam needs ~7 array passes at least")
 
