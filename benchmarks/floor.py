@@ -1,0 +1,111 @@
+"""The GEMM floor of one training step: its matrix products timed alone with NumPy's BLAS.
+
+One step's products, per linear layer y = x @ W + b with x (M, K), W (K, N):
+forward y = x @ W, weight gradient dW = x.T @ dy, and input gradient dx = dy @ W.T except
+for the layer that reads the data.  M is B for encoder layers and L*B for decoder layers.
+"""
+
+import time
+
+import numpy as np
+
+
+def step_gemms(spec, batch_size, n_samples=1):
+    """The matrix products of one gradient evaluation.
+
+    Returns
+    -------
+    list of (label, m, k, n, transposes)
+        A product (m, k) @ (k, n); ``transposes`` says which operand is a transposed view
+        ("", "a" for x.T @ dy, "b" for dy @ W.T).
+    """
+    gemms = []
+    for prefix, fan_in, fan_out, needs_dx in spec.linear_layers():
+        M = batch_size if prefix.startswith("enc.") else n_samples * batch_size
+        gemms.append((f"{prefix} forward", M, fan_in, fan_out, ""))
+        gemms.append((f"{prefix} dW", fan_in, M, fan_out, "a"))
+        if needs_dx:
+            gemms.append((f"{prefix} dx", M, fan_out, fan_in, "b"))
+    return gemms
+
+
+def gemm_flops(gemms):
+    """Floating-point operations of the products: 2 m k n each."""
+    return sum(2 * m * k * n for _, m, k, n, _ in gemms)
+
+
+def _operands(m, k, n, transposes, dtype, rng):
+    if transposes == "a":
+        a = rng.standard_normal((k, m)).astype(dtype).T          # x.T of a C-ordered x (M, K)
+    else:
+        a = rng.standard_normal((m, k)).astype(dtype)
+    if transposes == "b":
+        b = rng.standard_normal((n, k)).astype(dtype).T          # W.T of a C-ordered W (K_in, N_out)
+    else:
+        b = rng.standard_normal((k, n)).astype(dtype)
+    return a, b, np.empty((m, n), dtype=dtype)
+
+
+def make_floor_step(spec, batch_size, n_samples, dtype, seed=0):
+    """A callable running one step's matrix products back to back, nothing else.
+
+    Timed among the frameworks (same rounds, same noise), its time is the GEMM floor.
+
+    Returns
+    -------
+    fn : callable
+    flops : int
+    """
+    rng = np.random.default_rng(seed)
+    gemms = step_gemms(spec, batch_size, n_samples)
+    operands = [_operands(m, k, n, transposes, dtype, rng) for _, m, k, n, transposes in gemms]
+
+    def fn():
+        for a, b, out in operands:
+            np.matmul(a, b, out=out)
+
+    return fn, gemm_flops(gemms)
+
+
+def peak_gflops(dtype, size=1024, repeats=7):
+    """NumPy's matmul throughput on square (size, size) products, GFLOP/s (best of repeats)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
+    out = np.empty((size, size), dtype=dtype)
+    np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def numpy_blas():
+    """NumPy's BLAS as 'name version (core kernel)', e.g. 'scipy-openblas 0.3.31 (Haswell)'.
+
+    OpenBLAS picks its kernels from the CPU at load time (OPENBLAS_CORETYPE overrides it); the
+    kernel it chose decides the GEMM floor, so it is worth printing.
+    """
+    import ctypes
+    import glob
+    import os
+
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        text = f"{blas.get('name', '?')} {blas.get('version', '?')}"
+    except Exception:
+        return "unknown"
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*"))
+    for lib in libs:
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                       "openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(handle, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return f"{text} (kernels: {fn().decode()})"
+    return text
