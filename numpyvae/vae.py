@@ -150,6 +150,11 @@ class VAE(EstimatorMixin):
         (mu, logvar), _ = self.encoder.forward(self.params, self._data(x))
         return mu, logvar
 
+    def embed(self, x):
+        """The posterior mean E_q[z | x] = mu, shape (B, Z): one latent point per datapoint (the same
+        method on every model class, for plots and comparisons)."""
+        return self.encode(x)[0]
+
     def decode(self, z):
         """Parameters of p(x | z) as a dict, for z (B, Z) or (L, B, Z): ``{"logits"}`` (Bernoulli) or
         ``{"mean", "logvar"}`` (Gaussian decoders; a fixed variance is broadcast)."""

@@ -28,6 +28,8 @@ SPECS = {
     "07_iwae_bounds.py": (("iwae_bounds.png",), ("mnist",), "IWAE - VAE"),
     "08_beta_vae_tradeoff.py": (("beta_tradeoff.png", "beta_reconstructions.png"), ("mnist",), "active units"),
     "09_ppca_vs_linear_vae.py": (("ppca_vs_linear_vae.png",), (), "principal angles"),
+    "10_autoencoder_vs_vae.py": (("ae_vs_vae_latents.png", "ae_vs_vae_reconstructions.png"), ("mnist",),
+                                 "reconstruction -log p(x | code)"),
 }
 
 
