@@ -82,30 +82,23 @@ def peak_gflops(dtype, size=1024, repeats=7):
 
 
 def numpy_blas():
-    """NumPy's BLAS as 'name version (core kernel)', e.g. 'scipy-openblas 0.3.31 (Haswell)'.
+    """NumPy's BLAS as 'name version (kernels: family)', e.g. 'scipy-openblas 0.3.31 (kernels: Haswell)',
+    with ', set by OPENBLAS_CORETYPE' when the environment chose the family.
 
     OpenBLAS picks its kernels from the CPU at load time (OPENBLAS_CORETYPE overrides it); the
     kernel it chose decides the GEMM floor, so it is worth printing.
     """
-    import ctypes
-    import glob
     import os
+
+    from numpyvae.blas_kernels import openblas_corename
 
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         text = f"{blas.get('name', '?')} {blas.get('version', '?')}"
     except Exception:
         return "unknown"
-    libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*"))
-    for lib in libs:
-        try:
-            handle = ctypes.CDLL(lib)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                       "openblas_get_corename64_", "openblas_get_corename"):
-            fn = getattr(handle, symbol, None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                return f"{text} (kernels: {fn().decode()})"
-    return text
+    corename = openblas_corename()
+    if corename is None:
+        return text
+    forced = ", set by OPENBLAS_CORETYPE" if os.environ.get("OPENBLAS_CORETYPE") else ""
+    return f"{text} (kernels: {corename}{forced})"

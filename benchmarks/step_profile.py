@@ -30,8 +30,9 @@ Usage::
     python benchmarks/step_profile.py --coretype SkylakeX    # force OpenBLAS's AVX-512 kernels
 
 OpenBLAS chooses its kernels from the CPU when NumPy loads it; the choice sets the GEMM floor, so it
-is printed with each block. (On AMD Zen 5, OpenBLAS 0.3.31 falls back to its AVX2 "Haswell"
-kernels, at about half the speed of its AVX-512 "SkylakeX" kernels on the same machine.)
+is printed with each block. (A machine whose environment sets ``OPENBLAS_CORETYPE=Haswell`` runs
+the AVX2 kernels even on an AVX-512 CPU: on AMD Zen 5 at about half the speed of the "SkylakeX"
+kernels that OpenBLAS 0.3.31 picks there by itself.)
 """
 import argparse
 import json
@@ -200,20 +201,9 @@ def worker(cfg):
 
 def _openblas_kernels(np):
     """The kernel family NumPy's OpenBLAS chose (e.g. 'Haswell'), or '?' when it cannot be asked."""
-    import ctypes
-    import glob
+    from numpyvae.blas_kernels import openblas_corename
 
-    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*")):
-        try:
-            handle = ctypes.CDLL(lib)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
-            fn = getattr(handle, symbol, None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                return fn().decode()
-    return "?"
+    return openblas_corename() or "?"
 
 
 def _stage_times(nv, made, n_steps):

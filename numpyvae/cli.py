@@ -535,6 +535,32 @@ def manifold_command(parser):
     return run
 
 
+@command("info", "versions, the array backends that can run here and the BLAS kernels NumPy uses")
+def info_command(parser):
+    parser.description = (
+        "Print numpyvae's, Python's and NumPy's versions, which array backends can run here, and which "
+        "compute kernels NumPy's OpenBLAS uses, with advice where faster ones exist (see "
+        "numpyvae/blas_kernels.py).")
+
+    def run(args):
+        import platform
+
+        from . import __version__
+        from .blas_kernels import describe
+
+        print(f"numpyvae {__version__}, Python {platform.python_version()} ({platform.machine()})")
+        for name in BACKEND_NAMES:
+            try:
+                get_backend(name)
+                print(f"backend {name}: available")
+            except (ImportError, RuntimeError, ValueError) as exc:
+                print(f"backend {name}: not available ({exc})")
+        for line in describe():
+            print(line)
+        return 0
+    return run
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="numpyvae",

@@ -1,0 +1,83 @@
+r"""Which compute kernels NumPy's OpenBLAS uses, and whether faster ones would run on this CPU.
+
+NumPy's wheels bundle OpenBLAS, which picks a kernel family from the CPU model once, when the
+library loads; the environment variable ``OPENBLAS_CORETYPE``, read at that moment, overrides the
+choice. Forcing the AVX2 family ("Haswell") on a CPU with AVX-512 halves the speed of the matrix
+products, which are most of a training step: on a 2-core AMD Zen 5 machine whose environment sets
+``OPENBLAS_CORETYPE=Haswell``, the products of one step of Kingma & Welling's MNIST model take
+4.23 ms in float32 on one thread, against 2.49 ms with the "SkylakeX" (AVX-512) kernels that
+OpenBLAS 0.3.31 picks there by itself, and a whole numpyvae step 5.74 against 4.16 ms
+(``docs/benchmarks.md``).
+
+numpyvae leaves the choice to the user (the variable affects every library in the process);
+``numpyvae info`` prints the kernels in use and says when faster ones would run.
+"""
+import ctypes
+import glob
+import os
+
+AVX512_FLAGS = ("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl")
+"""CPU flags (as /proc/cpuinfo spells them) that OpenBLAS's SkylakeX kernels use."""
+
+AVX2_FAMILIES = ("Haswell", "Zen")
+"""OpenBLAS kernel families that use AVX2 and no AVX-512."""
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags (a set of strings), or an empty set where the file cannot be read."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def openblas_corename():
+    """The kernel family NumPy's bundled OpenBLAS chose (e.g. ``"Haswell"``), or None when NumPy does
+    not use a bundled OpenBLAS that can be asked. Imports NumPy."""
+    import numpy as np
+
+    folder = os.path.dirname(np.__file__) + ".libs"
+    for lib in sorted(glob.glob(os.path.join(folder, "*openblas*"))):
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                       "openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(handle, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return None
+
+
+def faster_coretype(corename, flags):
+    """``"SkylakeX"`` when OpenBLAS runs AVX2 kernels (``corename``) on a CPU whose ``flags`` include
+    every AVX-512 subset those kernels need; else None."""
+    if corename in AVX2_FAMILIES and all(f in flags for f in AVX512_FLAGS):
+        return "SkylakeX"
+    return None
+
+
+def describe():
+    """Lines that say which kernels run here, why, and what would be faster."""
+    import numpy as np
+
+    corename = openblas_corename()
+    flags = cpu_flags()
+    lines = [f"numpy {np.__version__}, BLAS kernels: {corename or 'not a bundled OpenBLAS'}"]
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        lines.append(f"  chosen by OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} in the environment")
+    has_avx512 = all(f in flags for f in AVX512_FLAGS)
+    lines.append(f"CPU AVX-512 (F, CD, BW, DQ, VL): {'yes' if has_avx512 else 'no' if flags else 'unknown'}")
+    faster = faster_coretype(corename, flags)
+    if faster:
+        how = ("unset OPENBLAS_CORETYPE or set it to " if os.environ.get("OPENBLAS_CORETYPE")
+               else "set OPENBLAS_CORETYPE=")
+        lines.append(f"Faster matrix products: {how}{faster} before NumPy is imported; "
+                     f"OpenBLAS runs AVX2 kernels on this AVX-512 CPU.")
+    return lines
