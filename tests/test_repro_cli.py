@@ -45,6 +45,10 @@ def test_fig3_fig4_fig5_fullvb_and_report(tmp_path):
     assert main(["fig5", "--data", "synthetic", "--nz", "2,3", "--budget", "500"] + common) == 0
     assert (tmp_path / "out" / "fig5" / "synthetic_nz3_samples.png").exists()
     assert main(["fullvb", "--data", "synthetic", "--nz", "2", "--budget", "500"] + common) == 0
+    assert main(["ae", "--data", "synthetic", "--nz", "2", "--budget", "500"] + common) == 0
+    ae_table = (tmp_path / "out" / "ae" / "synthetic_table.md").read_text()
+    assert "| 2 |" in ae_table and "AE -log p(x given xhat)" in ae_table
+    assert (tmp_path / "out" / "ae" / "synthetic_nz2_reconstructions.png").exists()
     docs = tmp_path / "docs"
     assert main(["report", "--out", out, "--docs", str(docs)]) == 0
     text = (docs / "reproduction.md").read_text()

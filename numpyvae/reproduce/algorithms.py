@@ -9,7 +9,7 @@ from ..baselines.wake_sleep import WakeSleep
 from ..fullvb import FullVB
 from ..optim import Adagrad
 
-METHODS = ("aevb", "wake_sleep", "mcem", "fullvb")
+METHODS = ("aevb", "wake_sleep", "mcem", "fullvb", "autoencoder")
 
 
 class AEVB:
@@ -27,6 +27,13 @@ class AEVB:
         return loss
 
 
+class PlainAutoencoder(AEVB):
+    """A deterministic autoencoder (:class:`numpyvae.models.Autoencoder`) trained like AEVB: one
+    gradient step of its reconstruction loss per minibatch, with Adagrad and the same weight decay."""
+
+    name = "autoencoder"
+
+
 class _WakeSleep(WakeSleep):
     def step(self, x, rng, index=None):
         return super().step(x, rng)
@@ -41,6 +48,8 @@ def make_algorithm(method, model, n_data, lr, weight_decay, seed=0):
     """Build ``method`` (one of :data:`METHODS`) around ``model``."""
     if method == "aevb":
         return AEVB(model, lr=lr, weight_decay=weight_decay)
+    if method == "autoencoder":
+        return PlainAutoencoder(model, lr=lr, weight_decay=weight_decay)
     if method == "wake_sleep":
         return _WakeSleep(model, lr=lr, weight_decay=weight_decay)
     if method == "mcem":

@@ -100,6 +100,11 @@ def build_parser():
     p.add_argument("--nz", type=int, default=20)
     _common(p)
 
+    p = sub.add_parser("ae", help="a plain autoencoder with the VAE's layers: reconstruction errors beside AEVB's")
+    p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist")
+    p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: Figure 2's for --data)")
+    _common(p)
+
     p = sub.add_parser("report", help="write docs/reproduction.md from the figures under --out")
     p.add_argument("--out", default="results/reproduction")
     p.add_argument("--docs", default="docs")
@@ -146,8 +151,14 @@ def main(argv=None):
         figures.figure4(args.budget, args.out, datasets=tuple(args.data.split(",")), **common)
     elif args.command == "fig5":
         figures.figure5(args.budget, args.out, nzs=args.nz, data=args.data, **common)
+    elif args.command == "ae":
+        if args.nz is None and args.data not in paper.FIG2_NZ:
+            print(f"--nz is required for --data {args.data}", file=sys.stderr)
+            return 2
+        figures.autoencoder_comparison(args.data, args.nz or paper.FIG2_NZ[args.data], args.budget, args.out,
+                                       **common)
     elif args.command == "fullvb":
         figures.full_vb(args.data, args.nz, args.budget, args.out, **common)
-    name = {"fig2": f"fig2/{getattr(args, 'data', '')}"}.get(args.command, args.command)
+    name = {"fig2": f"fig2/{getattr(args, 'data', '')}", "ae": f"ae/{getattr(args, 'data', '')}"}.get(args.command, args.command)
     _record_command(args.out, name, argv)
     return 0

@@ -18,7 +18,8 @@ from .. import plotting
 from . import paper
 from .runs import execute, make_spec, run_dir, run_name
 
-METHOD_LABEL = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep", "mcem": "MCEM", "fullvb": "Full VB"}
+METHOD_LABEL = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep", "mcem": "MCEM", "fullvb": "Full VB",
+                "autoencoder": "Autoencoder"}
 
 
 def run_all(specs, jobs=1, log=print):
@@ -233,6 +234,76 @@ def figure5(budget, out, nzs=(2, 5, 10, 20), data="mnist", jobs=1, log=print, n_
         summary.append({"nz": nz, "samples": records[-1]["samples"], "test_bound": records[-1]["test_bound"]})
     (fig_dir / "summary.json").write_text(json.dumps({"budget": budget, "data": data, "runs": summary}, indent=1))
     return summary
+
+
+# ---------------------------------------------------------------------------------------------- autoencoder
+def reconstruction_errors(model, x, batch=1000, rng=0, n_samples=10):
+    """Reconstruction errors per datapoint, averaged over ``x``: ``sse`` = sum_d (x_d - xhat_d)^2 with
+    xhat the decoder mean at the code (a VAE: at z = mu(x)); for Bernoulli decoders also ``nll`` =
+    -log p(x | xhat) = -sum_d [x_d log xhat_d + (1 - x_d) log(1 - xhat_d)] (stable, from the logits);
+    for a VAE also ``nll_q`` = -E_q(z|x)[log p(x | z)], the ELBO's reconstruction term
+    (``n_samples`` draws of z)."""
+    is_vae = hasattr(model, "elbo_terms")
+    rng = np.random.default_rng(rng)
+    sums = {}
+    for i in range(0, x.shape[0], batch):
+        xb = model.backend.asarray(x[i:i + batch], dtype=model.dtype)
+        code = model.encode(xb)[0] if is_vae else model.encode(xb)
+        out = model.decode(code)
+        parts = {"sse": ((xb - model.decoder.mean(out)) ** 2).sum(axis=1)}
+        if "logits" in out:
+            parts["nll"] = -model.decoder.log_prob_forward(xb, out)[0]
+            if is_vae:
+                parts["nll_q"] = -model.elbo_terms(xb, rng=rng, n_samples=n_samples)["loglik"]
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + float(model.backend.to_numpy(v).sum())
+    return {k: v / x.shape[0] for k, v in sums.items()}
+
+
+def autoencoder_comparison(data, nzs, budget, out, jobs=1, log=print, n_show=10, **options):
+    """A plain autoencoder with the layers of the paper's VAE (the encoder's mean head as its code),
+    trained with the same protocol and budget, beside the AEVB runs of Figure 2: reconstruction
+    errors on the test set, and test images with both reconstructions."""
+    specs = {(m, nz): make_spec(data, nz, m, budget, out, **options) for nz in nzs for m in ("aevb", "autoencoder")}
+    results = run_all(list(specs.values()), jobs, log)
+    fig_dir = Path(out) / "ae"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for nz in nzs:
+        models = {m: results[run_name(specs[m, nz])] for m in ("aevb", "autoencoder")}
+        x_test, shape = models["aevb"][3], models["aevb"][4]
+        ae = reconstruction_errors(models["autoencoder"][0].model, x_test)
+        vae = reconstruction_errors(models["aevb"][0].model, x_test)
+        rows.append({"nz": nz, "samples": models["aevb"][1][-1]["samples"], "ae": ae, "vae": vae,
+                     "vae_test_bound": models["aevb"][1][-1]["test_bound"],
+                     "wall_s": {m: models[m][1][-1]["wall_s"] for m in models}})
+        shown = x_test[:n_show]
+        images = np.concatenate([shown] + [np.clip(models[m][0].model.backend.to_numpy(
+            models[m][0].model.reconstruct(shown)), 0.0, 1.0) for m in ("autoencoder", "aevb")])
+        plotting.image_grid(images, shape, fig_dir / f"{data}_nz{nz}_reconstructions.png", nrows=3,
+                            title=f"{_data_title(data)}, $N_z$ = {nz}: test images, autoencoder, VAE (z = mu)")
+    bernoulli = "nll" in rows[0]["ae"]
+    head = f"{_data_title(data)}, test set, after {budget:.3g} training samples per run (the same layers, "\
+           "step-size choice and weight decay for both). Reconstruction errors per image: "
+    if bernoulli:
+        head += ("-log p(x | xhat) in nats (cross-entropy of the grey values with the decoder's probabilities), "
+                 "the squared error sum_d (x_d - xhat_d)^2, and for the VAE the ELBO's reconstruction term "
+                 "-E_q[log p(x | z)] (10 draws).")
+        lines = [head, "", "| N_z | AE -log p(x given xhat) | VAE at z = mu | VAE -E_q log p(x given z) | "
+                 "AE squared error | VAE squared error (z = mu) | VAE test bound |", "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['nz']} | {r['ae']['nll']:.1f} | {r['vae']['nll']:.1f} | {r['vae']['nll_q']:.1f} | "
+                         f"{r['ae']['sse']:.2f} | {r['vae']['sse']:.2f} | {r['vae_test_bound']:.1f} |")
+    else:
+        head += "the squared error sum_d (x_d - xhat_d)^2 (pixel values in [0, 1]; the VAE's xhat: its decoder mean at z = mu)."
+        lines = [head, "", "| N_z | AE squared error | VAE squared error (z = mu) | VAE test bound |", "|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['nz']} | {r['ae']['sse']:.2f} | {r['vae']['sse']:.2f} | {r['vae_test_bound']:.1f} |")
+    md = "\n".join(lines) + "\n"
+    (fig_dir / f"{data}_table.md").write_text(md)
+    (fig_dir / f"{data}_summary.json").write_text(json.dumps({"data": data, "budget": budget, "rows": rows}, indent=1))
+    log(md)
+    return md
 
 
 # ---------------------------------------------------------------------------------------------- appendix F

@@ -146,6 +146,19 @@ def write_report(out, docs):
         parts += [f"![full VB]({rel(f)})" for f in _copy_figures(out / "fullvb", fig_dst,
                                                                    [f"{sf['data']}_nz{sf['nz']}.png"])] + ["", tf]
 
+    parts.append("## A plain autoencoder with the same layers: reconstructions\n")
+    for data in ("mnist", "frey"):
+        table = _read(out / "ae" / f"{data}_table.md")
+        if table is None:
+            continue
+        parts.append(f"### {'MNIST' if data == 'mnist' else 'Frey Faces'}\n")
+        parts.append(command(f"ae/{data}"))
+        rows = json.loads(_read(out / "ae" / f"{data}_summary.json"))["rows"]
+        shown = [r["nz"] for r in rows if r["nz"] <= 20][-1:] or [rows[-1]["nz"]]
+        for f in _copy_figures(out / "ae", fig_dst, [f"{data}_nz{nz}_reconstructions.png" for nz in shown]):
+            parts.append(f"![{f.stem}]({rel(f)})")
+        parts += ["", table]
+
     limits = _read(docs / "reproduction_limits.md")
     if limits:
         parts += ["", limits]
