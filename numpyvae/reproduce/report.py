@@ -44,6 +44,10 @@ What the paper states, and how we implement it (numpyvae.reproduce.runs, .algori
   samples, then log p(x) = -log mean_l q(z_l) / p(x, z_l) over fresh samples. Beside it the importance-
   sampled estimate with q(z | x) as proposal (numpyvae.evaluation), not available for MCEM, which trains no
   recognition model.
+- **Plain autoencoder** (`ae` command; method `autoencoder`, numpyvae.models.Autoencoder): the VAE's
+  encoder MLP with one code head where the VAE has mu and logvar, and the same decoder, trained on its
+  reconstruction loss (Bernoulli cross-entropy for MNIST; squared error with an identity output for
+  Frey Faces) with the same step-size choice, weight decay, initialisation and budget as AEVB.
 - **Evaluation.** The lower bound (L = 1, a seeded draw) on the training and test sets at log-spaced sample
   counts; intermediate points may use the first `--eval-points` of each set, the final point always uses
   the whole sets.
