@@ -289,7 +289,7 @@ def autoencoder_comparison(data, nzs, budget, out, jobs=1, log=print, n_show=10,
         head += ("-log p(x | xhat) in nats (cross-entropy of the grey values with the decoder's probabilities), "
                  "the squared error sum_d (x_d - xhat_d)^2, and for the VAE the ELBO's reconstruction term "
                  "-E_q[log p(x | z)] (10 draws).")
-        lines = [head, "", "| N_z | AE -log p(x given xhat) | VAE at z = mu | VAE -E_q log p(x given z) | "
+        lines = [head, "", "| N_z | AE -log p(x given xhat) | VAE -log p(x given xhat), z = mu | VAE -E_q log p(x given z) | "
                  "AE squared error | VAE squared error (z = mu) | VAE test bound |", "|---|---|---|---|---|---|---|"]
         for r in rows:
             lines.append(f"| {r['nz']} | {r['ae']['nll']:.1f} | {r['vae']['nll']:.1f} | {r['vae']['nll_q']:.1f} | "

@@ -92,7 +92,7 @@ def write_report(out, docs):
              "`--budget 1e8` (hours to days on a two-core machine; the paper reports 20-40 minutes per million",
              "samples on its CPU).", "",
              f"Machine of these runs: {platform.machine()}, Python {platform.python_version()}; wall times are "
-             "training time only (evaluation excluded), on a shared two-core machine (Figure 2: one BLAS thread, two runs at a time; the other figures under heavy load).", "",
+             "training time only (evaluation excluded), on a shared two-core machine (one BLAS thread per process, two processes at a time; full VB under heavier load).", "",
              PROTOCOL]
 
     def rel(p):
