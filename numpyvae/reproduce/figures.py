@@ -68,6 +68,15 @@ def _fmt(v, nd=1):
     return "n/a" if v is None or not np.isfinite(v) else f"{v:.{nd}f}"
 
 
+def _paper_line(value, label, samples):
+    """A dotted grey reference line at the paper's final ``value`` across our x-range (a list with one
+    curve, or empty when the paper gives no value)."""
+    if value is None:
+        return []
+    return [{"label": label, "samples": np.array([samples.min(), samples.max()]),
+             "bound": np.array([value, value], dtype=float), "style": ":", "color": "0.45"}]
+
+
 # ---------------------------------------------------------------------------------------------- Figure 2
 def figure2(data, nzs, budget, out, jobs=1, log=print, **options):
     """K&W Figure 2: lower bound vs training samples, AEVB (train, test) and wake-sleep, one panel per N_z."""
@@ -92,10 +101,11 @@ def figure2(data, nzs, budget, out, jobs=1, log=print, **options):
             final[m] = {"train": last["train_bound"], "test": last["test_bound"], "samples": last["samples"],
                         "wall_s": last["wall_s"], "lr": json.loads((run_dir(spec) / "checkpoint.json").read_text())
                         ["config"]["lr_used"]}
+        p = paper.FIG2.get((data, nz), (None, None, None))
+        curves += _paper_line(p[1], f"paper: AEVB test at {paper.FIG2_SAMPLES:.0e}", s)
         plotting.training_curves(curves, fig_dir / f"{data}_nz{nz}.png", title=f"{_data_title(data)}, $N_z$ = {nz}")
         panels.append(curves)
         titles.append(f"$N_z$ = {nz}")
-        p = paper.FIG2.get((data, nz), (None, None, None))
         table.append({"nz": nz, "final": final, "paper": p})
     plotting.training_curve_panels(panels, fig_dir / f"{data}.png", titles=titles, suptitle=_data_title(data))
     _write_csv(fig_dir / f"{data}_curves.csv", rows)
@@ -155,6 +165,8 @@ def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=
             for split in ("train", "test"):
                 curves.append({"label": f"{METHOD_LABEL[m]} {split}", "samples": s,
                                "bound": np.array([r[f"{split}_ml_hmc"] for r in records])})
+            if m == "aevb" and data == "mnist":
+                curves += _paper_line(paper.FIG3.get(n, {}).get(m, (None, None))[1], "paper: AEVB test, final", s)
             for r in results[run_name(spec)][1]:
                 rows.append({"n_train": n, "method": m, **r})
             last = records[-1]
