@@ -412,9 +412,12 @@ def _draw_curves(ax, curves, xlabel, ylabel):
     keys = []
     for curve in curves:
         key = _colour_key(curve["label"])
-        if key not in keys:
-            keys.append(key)
-        colour = curve.get("color", palette(keys.index(key) % 10))
+        if "color" in curve:                       # an explicit colour takes no place in the palette
+            colour = curve["color"]
+        else:
+            if key not in keys:
+                keys.append(key)
+            colour = palette(keys.index(key) % 10)
         ax.plot(curve["samples"], curve["bound"], linestyle=_curve_style(curve), color=colour,
                 linewidth=1.5, label=str(curve["label"]))
     ax.set_xscale("log")
