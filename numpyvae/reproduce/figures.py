@@ -263,8 +263,7 @@ def reconstruction_errors(model, x, batch=1000, rng=0, n_samples=10):
     sums = {}
     for i in range(0, x.shape[0], batch):
         xb = model.backend.asarray(x[i:i + batch], dtype=model.dtype)
-        code = model.encode(xb)[0] if is_vae else model.encode(xb)
-        out = model.decode(code)
+        out = model.decode(model.embed(xb))                           # the code: mu for a VAE
         parts = {"sse": ((xb - model.decoder.mean(out)) ** 2).sum(axis=1)}
         if "logits" in out:
             parts["nll"] = -model.decoder.log_prob_forward(xb, out)[0]
