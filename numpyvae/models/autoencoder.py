@@ -57,10 +57,7 @@ class Autoencoder(BaseModel):
         else:  # a fixed-variance Gaussian decoder provides the identity-output mean head dec.mean
             self.decoder = GaussianDecoder(self.latent_dim, self.hidden_sizes[::-1], self.input_dim, self.activation,
                                            sigma=1.0)
-        params = self.trunk.init_params(self.rng, self.dtype, self.init, self.init_scale)
-        params.update(self.z_head.init_params(self.rng, self.dtype, self.init, self.init_scale))
-        params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
-        self._set_params(params)
+        self._init_params(self.trunk, self.z_head, self.decoder)
 
     def get_config(self):
         """The constructor arguments as JSON-friendly values."""

@@ -66,6 +66,15 @@ class BaseModel:
     def _set_params(self, params):
         self.params = {name: self.backend.asarray(p, dtype=self.dtype) for name, p in params.items()}
 
+    def _init_params(self, *parts):
+        """Draw the parameters of every part (layers with ``init_params``) in order from ``self.rng``, so
+        the order fixes the values, and set them; returns the dict."""
+        params = {}
+        for part in parts:
+            params.update(part.init_params(self.rng, self.dtype, self.init, self.init_scale))
+        self._set_params(params)
+        return self.params
+
     @property
     def param_names(self):
         return list(self.params)

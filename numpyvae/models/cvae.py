@@ -61,9 +61,7 @@ class CVAE(BaseModel):
         self.encoder = GaussianEncoder(self.input_dim + C, self.hidden_sizes, self.latent_dim, self.activation)
         self.decoder = make_decoder(self.likelihood, self.latent_dim + C, self.hidden_sizes[::-1], self.input_dim,
                                     self.activation, sigma=self.sigma)
-        params = self.encoder.init_params(self.rng, self.dtype, self.init, self.init_scale)
-        params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
-        self._set_params(params)
+        self._init_params(self.encoder, self.decoder)
 
     def get_config(self):
         """The constructor arguments as JSON-friendly values."""

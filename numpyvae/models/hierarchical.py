@@ -76,10 +76,7 @@ class HierarchicalVAE(ImportanceWeightedModel):
         self.dec2 = GaussianEncoder(Z2, self.hidden_sizes2[::-1], Z1, act, name="dec2")          # p(z1 | z2)
         self.dec1 = make_decoder(self.likelihood, Z1, self.hidden_sizes[::-1], self.input_dim, act,
                                  sigma=self.sigma, name="dec1")                                  # p(x | z1)
-        params = {}
-        for part in (self.enc1, self.enc2, self.dec2, self.dec1):
-            params.update(part.init_params(self.rng, self.dtype, self.init, self.init_scale))
-        self._set_params(params)
+        self._init_params(self.enc1, self.enc2, self.dec2, self.dec1)
 
     @property
     def latent_dim(self):
