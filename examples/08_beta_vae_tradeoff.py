@@ -66,7 +66,8 @@ def main(argv=None):
     rows = []
     for beta in betas:
         model = nv.VAE(784, hidden_sizes=(200,), latent_dim=10, likelihood="bernoulli", beta=beta, rng=args.seed)
-        model.params = {name: p.copy() for name, p in base.params.items()}   # the common start
+        for name, p in base.params.items():                          # the common start, written in place
+            model.params[name][...] = p
         history = Trainer(model, epochs=1, lr=1e-3, **settings).fit(x)
         terms = model.elbo_terms(x_test, rng=rng, n_samples=5)        # loglik and the closed-form KL, (B,)
         D, R = -float(terms["loglik"].mean()), float(terms["kl"].mean())

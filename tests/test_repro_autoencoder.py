@@ -3,7 +3,8 @@ import numpy as np
 
 from numpyvae import VAE
 from numpyvae.models.autoencoder import Autoencoder
-from numpyvae.reproduce.algorithms import make_algorithm
+from numpyvae.algorithms import make_algorithm
+from numpyvae.optim import Adagrad
 from numpyvae.reproduce.figures import reconstruction_errors
 
 
@@ -38,7 +39,7 @@ def test_autoencoder_nll_is_its_training_loss():
 def test_autoencoder_algorithm_lowers_the_reconstruction_loss():
     x = _data(200)
     ae = Autoencoder(12, (16,), 3, loss="bernoulli", rng=0, dtype=np.float64)
-    algo = make_algorithm("autoencoder", ae, 200, 0.1, 0.0)
+    algo = make_algorithm("sgvb", ae, Adagrad(lr=0.1))
     before = reconstruction_errors(ae, x)["nll"]
     rng = np.random.default_rng(0)
     for _ in range(300):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import numpyvae as nv
-from numpyvae.fullvb import LOGVAR_PREFIX, FullVB
+from numpyvae.algorithms.fullvb import LOGVAR_PREFIX, FullVB
 from numpyvae.gradcheck import check_gradients
 
 

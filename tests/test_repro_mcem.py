@@ -2,7 +2,7 @@
 import numpy as np
 
 import numpyvae as nv
-from numpyvae.baselines import MonteCarloEM
+from numpyvae.algorithms import MonteCarloEM
 from numpyvae.linear_gaussian import PPCA, linear_gaussian_logpdf
 from _linear_vae import make_data
 

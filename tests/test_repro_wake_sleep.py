@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import numpyvae as nv
-from numpyvae.baselines import WakeSleep, sleep_loss_and_grads, wake_loss_and_grads
-from numpyvae.baselines.wake_sleep import sample_fantasy, sample_recognition
+from numpyvae.algorithms import WakeSleep, sleep_loss_and_grads, wake_loss_and_grads
+from numpyvae.algorithms.wake_sleep import sample_fantasy, sample_recognition
 from numpyvae.gradcheck import check_gradients
 
 

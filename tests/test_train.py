@@ -38,7 +38,7 @@ def params_equal(a, b):
 
 
 def strip_time(history):
-    return [{k: v for k, v in r.items() if k != "wall_time"} for r in history]
+    return [{k: v for k, v in r.items() if k not in ("wall_time", "eval_time")} for r in history]
 
 
 def test_fit_raises_the_bound_and_returns_the_model(data):
@@ -260,6 +260,7 @@ class LabelledVAE(nv.VAE):
 
     needs_labels = True
     n_classes = 4
+    supports_workspace = False                  # its loss_and_grads takes no workspace
 
     def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, c=None):
         assert c.shape == (x.shape[0], self.n_classes) and np.all(c.sum(axis=1) == 1)

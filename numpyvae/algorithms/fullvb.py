@@ -26,15 +26,17 @@ import math
 
 import numpy as np
 
-from .ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, reparameterize_backward,
+from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, reparameterize_backward,
                            reparameterize_forward)
-from .optim import Adagrad
-from .vae import as_generator
+from ..optim import Adagrad
+from ..vae import as_generator
+from .base import Algorithm, register_algorithm
 
 LOGVAR_PREFIX = "q.logvar."
 
 
-class FullVB:
+@register_algorithm("fullvb")
+class FullVB(Algorithm):
     """Full variational Bayes for a :class:`numpyvae.VAE`: a Gaussian posterior over its decoder.
 
     Parameters
@@ -44,12 +46,14 @@ class FullVB:
     n_data : int
         N, the training-set size (weighs the KL against the data term).
     lr : float
-        Adagrad step size.
+        Adagrad step size (when no ``optimizer`` is given).
     init_logvar : float
         Initial log-variance s of every decoder parameter (default: log 1e-4, std 0.01 = the
         paper's initialisation scale).
     rng : numpy.random.Generator or int
         Default noise source of :meth:`step`.
+    optimizer : numpyvae.optim.Optimizer, optional
+        Updates :attr:`params`; default Adagrad with ``lr``.
 
     Attributes
     ----------
@@ -58,10 +62,9 @@ class FullVB:
         and the log-variances ``"q.logvar.dec.*"``.
     """
 
-    name = "fullvb"
-
-    def __init__(self, model, n_data, lr=0.02, init_logvar=math.log(1e-4), rng=0):
-        self.model = model
+    def __init__(self, model, n_data, lr=0.02, init_logvar=math.log(1e-4), rng=0, optimizer=None):
+        super().__init__(model, Adagrad(lr=lr) if optimizer is None else optimizer)
+        self.init_logvar = float(init_logvar)
         self.n_data = int(n_data)
         if self.n_data < 1:
             raise ValueError(f"n_data must be >= 1, got {n_data!r}")
@@ -69,8 +72,16 @@ class FullVB:
         xp = model.backend.xp
         self.logvars = {LOGVAR_PREFIX + k: xp.full(model.params[k].shape, init_logvar, dtype=model.dtype)
                         for k in self.decoder_names}
-        self.optimizer = Adagrad(lr=lr)
         self.rng = as_generator(rng)
+
+    @classmethod
+    def build(cls, model, optimizer, n_data=None, seed=0, init_logvar=math.log(1e-4)):
+        if n_data is None:
+            raise ValueError("full VB needs n_data, the number of training points (it weighs the KL)")
+        return cls(model, n_data, init_logvar=init_logvar, rng=seed, optimizer=optimizer)
+
+    def get_config(self):
+        return {"init_logvar": self.init_logvar}
 
     @property
     def params(self):
@@ -127,13 +138,14 @@ class FullVB:
             grads[LOGVAR_PREFIX + k] = ds_z + ds_kl.reshape(g[k].shape)
         return loss + kl * inv_n, grads
 
-    def step(self, x, rng=None):
-        """One Adagrad step on F with fresh eps and zeta. Returns F."""
+    def step(self, x, rng=None, index=None):
+        """One optimizer step on F with fresh eps and zeta. Returns F."""
         rng = self.rng if rng is None else as_generator(rng)
         x = self.model._data(x)
         eps = self.model.backend.standard_normal(rng, (1, x.shape[0], self.model.latent_dim), self.model.dtype)
         loss, grads = self.loss_and_grads(x, eps, self.draw_zeta(rng))
-        self.optimizer.step(self.params, grads)
+        if math.isfinite(loss):
+            self._update(self.params, grads)
         return loss
 
     def bound(self, x, rng=None, n_theta=5):
@@ -154,5 +166,7 @@ class FullVB:
         return {k: self.model.backend.to_numpy(v) for k, v in self.logvars.items()}
 
     def load_state_arrays(self, arrays):
+        if set(arrays) != set(self.logvars):
+            raise ValueError(f"full VB state arrays {sorted(arrays)} do not match {sorted(self.logvars)}")
         for k in self.logvars:
             self.logvars[k] = self.model.backend.asarray(np.array(arrays[k]), dtype=self.model.dtype)

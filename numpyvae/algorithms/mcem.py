@@ -13,14 +13,18 @@ only, and 10 leapfrog steps from a fresh start would not reach the posterior. A 
 the prior N(0, I) the first time its datapoint is visited. MCEM does not use a recognition model;
 the encoder's parameters stay untouched (the generative model is what Figure 3 measures).
 """
+import math
+
 import numpy as np
 
 from ..hmc import DEFAULT_TARGET_ACCEPT, adapt_step_size, hmc_transition
 from ..optim import Adagrad
+from .base import Algorithm, register_algorithm
 from .wake_sleep import wake_loss_and_grads
 
 
-class MonteCarloEM:
+@register_algorithm("mcem")
+class MonteCarloEM(Algorithm):
     """Monte Carlo EM for the decoder of a :class:`numpyvae.VAE`.
 
     Parameters
@@ -28,8 +32,10 @@ class MonteCarloEM:
     model : VAE
     n_data : int
         Number of training points (one persistent chain each).
+    optimizer : numpyvae.optim.Optimizer, optional
+        Updates the decoder in the M-step; default Adagrad with ``lr`` and ``weight_decay``.
     lr : float
-        Adagrad step size of the M-step.
+        Adagrad step size of the M-step when no optimizer is given.
     weight_decay : float
         lambda of the N(0, I / lambda) prior on theta (MAP), as for AEVB.
     n_leapfrog : int
@@ -47,30 +53,46 @@ class MonteCarloEM:
         Mean acceptance probability of the last E-step.
     """
 
-    name = "mcem"
+    needs_index = True
 
     def __init__(self, model, n_data, lr=0.02, weight_decay=0.0, n_leapfrog=10, n_weight_updates=5,
-                 target_accept=DEFAULT_TARGET_ACCEPT, init_step=0.1, rng=0):
-        self.model = model
+                 target_accept=DEFAULT_TARGET_ACCEPT, init_step=0.1, rng=0, optimizer=None):
+        super().__init__(model, Adagrad(lr=lr, weight_decay=weight_decay) if optimizer is None else optimizer)
         self.n_data = int(n_data)
-        self.lr = lr
-        self.weight_decay = weight_decay
         self.n_leapfrog = int(n_leapfrog)
         self.n_weight_updates = int(n_weight_updates)
         self.target_accept = float(target_accept)
-        self.optimizer = Adagrad(lr=lr, weight_decay=weight_decay)
+        self.init_step = float(init_step)
         rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         self.chains_ = rng.standard_normal((self.n_data, model.latent_dim))
         self.step_sizes_ = np.full(self.n_data, float(init_step))
         self.decoder_names = [k for k in model.params if k.startswith("dec.")]
+
+    @classmethod
+    def build(cls, model, optimizer, n_data=None, seed=0, **options):
+        if n_data is None:
+            raise ValueError("Monte Carlo EM needs n_data, the number of training points (one chain each)")
+        return cls(model, n_data, rng=seed, optimizer=optimizer, **options)
+
+    def get_config(self):
+        return {"n_leapfrog": self.n_leapfrog, "n_weight_updates": self.n_weight_updates,
+                "target_accept": self.target_accept, "init_step": self.init_step}
+
+    @property
+    def params(self):
+        """The decoder's arrays (the M-step updates only them)."""
+        return {k: self.model.params[k] for k in self.decoder_names}
 
     def step(self, x, rng, index):
         """One E-step and ``n_weight_updates`` M-steps on minibatch ``x`` (rows ``index`` of the data).
 
         Returns the last M-step loss, -(1/B) sum_b log p(x_b, z_b).
         """
+        if index is None:
+            raise ValueError("Monte Carlo EM needs index, the rows of the training set in the minibatch")
         model = self.model
         x = model._data(x)
+        self.updating = True                                           # the chains change from here on
         z = model.backend.asarray(self.chains_[index], dtype=model.dtype)        # (B, Z)
         z, accept = hmc_transition(model, x, z, self.step_sizes_[index], rng, self.n_leapfrog)
         self.step_sizes_[index] = adapt_step_size(self.step_sizes_[index], accept, self.target_accept)
@@ -79,7 +101,10 @@ class MonteCarloEM:
         decoder_params = {k: model.params[k] for k in self.decoder_names}
         for _ in range(self.n_weight_updates):
             loss, grads = wake_loss_and_grads(model, x, z)
+            if not math.isfinite(loss):
+                break
             self.optimizer.step(decoder_params, grads)                # the arrays are model.params' own
+        self.updating = False
         return loss
 
     def state_arrays(self):

@@ -17,10 +17,13 @@ plot it for wake-sleep with its recognition model as q.
 Fantasies from a Bernoulli decoder are binary draws; from a Gaussian decoder, mean plus noise.
 """
 
+import math
+
 from ..log_joint import log_joint
 from ..ops.gaussian import log_normal_backward, log_normal_forward, reparameterize_forward
 from ..optim import Adagrad
 from ..vae import as_generator
+from .base import Algorithm, register_algorithm
 
 
 def wake_loss_and_grads(model, x, z):
@@ -66,16 +69,19 @@ def sample_fantasy(model, n, rng):
     return z, model.decoder.sample(out, rng)
 
 
-class WakeSleep:
-    """Wake-sleep training of a :class:`numpyvae.VAE`'s encoder and decoder with Adagrad.
+@register_algorithm("wake_sleep")
+class WakeSleep(Algorithm):
+    """Wake-sleep training of a :class:`numpyvae.VAE`'s encoder and decoder.
 
     Parameters
     ----------
     model : VAE
         Its ``params`` are updated in place; the architecture is the AEVB one, so the two methods
         are compared with the same recognition model.
+    optimizer : numpyvae.optim.Optimizer, optional
+        Default: Adagrad with ``lr`` and ``weight_decay`` (the paper's).
     lr : float
-        Adagrad step size (K&W pick it from {0.01, 0.02, 0.1}).
+        Adagrad step size (K&W pick it from {0.01, 0.02, 0.1}) when no optimizer is given.
     weight_decay : float
         lambda of the N(0, I / lambda) prior on every parameter (MAP), as for AEVB.
     n_sleep : int, optional
@@ -83,21 +89,22 @@ class WakeSleep:
 
     Attributes
     ----------
-    optimizer : Adagrad
     last_wake_loss_, last_sleep_loss_ : float
     """
 
-    name = "wake_sleep"
-
-    def __init__(self, model, lr=0.02, weight_decay=0.0, n_sleep=None):
-        self.model = model
-        self.lr = lr
-        self.weight_decay = weight_decay
+    def __init__(self, model, optimizer=None, lr=0.02, weight_decay=0.0, n_sleep=None):
+        super().__init__(model, Adagrad(lr=lr, weight_decay=weight_decay) if optimizer is None else optimizer)
         self.n_sleep = n_sleep
-        self.optimizer = Adagrad(lr=lr, weight_decay=weight_decay)
 
-    def step(self, x, rng):
-        """One wake and one sleep update, applied together in one Adagrad step. Returns the wake loss."""
+    @classmethod
+    def build(cls, model, optimizer, n_data=None, seed=0, n_sleep=None):
+        return cls(model, optimizer, n_sleep=n_sleep)
+
+    def get_config(self):
+        return {"n_sleep": self.n_sleep}
+
+    def step(self, x, rng, index=None):
+        """One wake and one sleep update, applied together in one optimizer step. Returns the wake loss."""
         rng = as_generator(rng)
         model = self.model
         x = model._data(x)
@@ -107,6 +114,8 @@ class WakeSleep:
         z_f, x_f = sample_fantasy(model, n, rng)                     # (n, Z), (n, D)
         sleep_loss, enc_grads = sleep_loss_and_grads(model, z_f, x_f)  # enc.*
         grads.update(enc_grads)
-        self.optimizer.step(model.params, grads)
         self.last_wake_loss_, self.last_sleep_loss_ = wake_loss, sleep_loss
+        if not (math.isfinite(wake_loss) and math.isfinite(sleep_loss)):
+            return wake_loss if not math.isfinite(wake_loss) else sleep_loss   # parameters untouched
+        self._update(model.params, grads)
         return wake_loss

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import plotting
 from . import paper
-from .runs import execute, make_spec, run_dir, run_name
+from .runs import execute, make_spec, run_dir, run_lr, run_name
 
 METHOD_LABEL = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep", "mcem": "MCEM", "fullvb": "Full VB",
                 "autoencoder": "Autoencoder"}
@@ -99,8 +99,7 @@ def figure2(data, nzs, budget, out, jobs=1, log=print, **options):
                 rows.append({"data": data, "nz": nz, "method": m, **r})
             last = records[-1]
             final[m] = {"train": last["train_bound"], "test": last["test_bound"], "samples": last["samples"],
-                        "wall_s": last["wall_s"], "lr": json.loads((run_dir(spec) / "checkpoint.json").read_text())
-                        ["config"]["lr_used"]}
+                        "wall_s": last["wall_s"], "lr": run_lr(spec)}
         p = paper.FIG2.get((data, nz), (None, None, None))
         curves += _paper_line(p[1], f"paper: AEVB test at {paper.FIG2_SAMPLES:.0e}", s)
         plotting.training_curves(curves, fig_dir / f"{data}_nz{nz}.png", title=f"{_data_title(data)}, $N_z$ = {nz}")

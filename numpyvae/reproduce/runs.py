@@ -1,8 +1,10 @@
-"""One training run of the reproduction: data, model, step-size choice, evaluation, checkpointed loop.
+"""One training run of the reproduction: data, model, step-size choice, evaluation, and the Trainer.
 
 A run is described by a plain dict (a *spec*) so that it can be handed to a worker process and
 written to disk; its folder name is derived from the settings that define it (not the budget, so
-a larger budget extends the same run).
+a larger budget extends the same run). Every run trains through :class:`numpyvae.training.Trainer`
+with the algorithm of its method (:mod:`numpyvae.algorithms`), on the fast float32 path by default
+(``dtype="float64"`` for comparisons), and resumes from ``<run>/checkpoint.npz``.
 """
 import json
 import math
@@ -14,23 +16,29 @@ from ..datasets import load_dataset
 from ..datasets.binarize import bernoulli_binarize
 from ..evaluation import importance_sampled_log_px
 from ..marginal_likelihood import hmc_marginal_likelihood
-from ..models.autoencoder import Autoencoder
-from ..vae import VAE
+from ..model_registry import build_model as build_registered_model
+from ..training import Trainer, TrainingDiverged
+from ..training.checkpoint import atomic_write_text, read_checkpoint
 from . import paper
-from .algorithms import make_algorithm
-from .loop import TrainingRun
 
 DEFAULTS = {"protocol": {"mnist": "kw2013", "frey": "official"}, "binarize": "none", "seed": 0,
             "batch_size": paper.BATCH_SIZE, "lr": "auto", "pilot": 50000, "weight_decay": "1/N",
-            "n_train": None, "hidden": None}
+            "n_train": None, "hidden": None, "dtype": "float32"}
+METHODS = ("aevb", "wake_sleep", "mcem", "fullvb", "autoencoder")
+ALGORITHM = {"aevb": "sgvb", "autoencoder": "sgvb", "wake_sleep": "wake_sleep", "mcem": "mcem", "fullvb": "fullvb"}
+"""Method of the paper's figures -> training algorithm of :mod:`numpyvae.algorithms`."""
 
 
 def make_spec(data, nz, method, budget, out, **options):
     """Fill a run spec with the paper's defaults; ``options`` override them (None keeps the default)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     spec = {"data": data, "nz": int(nz), "method": method, "budget": int(float(budget)), "out": str(out)}
     for k, v in DEFAULTS.items():
         v = options.get(k) if options.get(k) is not None else v
         spec[k] = v.get(data, "kw2013") if isinstance(v, dict) else v
+    if spec["dtype"] not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {spec['dtype']!r}")
     if spec["hidden"] is None:
         if data not in paper.HIDDEN:
             raise ValueError(f"no default hidden size for data set {data!r}; pass hidden=")
@@ -51,11 +59,17 @@ def run_name(spec):
         parts.append(f"seed{spec['seed']}")
     if spec.get("ml_points"):
         parts.append("ml")
+    if spec.get("dtype", "float32") != "float32":
+        parts.append(spec["dtype"])
     return "-".join(parts)
 
 
 def run_dir(spec):
     return Path(spec["out"]) / "runs" / run_name(spec)
+
+
+def checkpoint_path(spec):
+    return run_dir(spec) / "checkpoint.npz"
 
 
 def load_data(spec):
@@ -81,20 +95,28 @@ def likelihood_of(data):
     return paper.LIKELIHOOD.get(data, "bernoulli")
 
 
-def build_model(spec, input_dim):
-    """The paper's VAE for the spec's data, or for method "autoencoder" a plain autoencoder with the
-    same layers (its loss: Bernoulli cross-entropy for binary-likelihood data, else squared error)."""
+def model_config(spec, input_dim):
+    """The registered model name and configuration of the spec's run: the paper's VAE for its data,
+    or for method "autoencoder" a plain autoencoder with the same layers (its loss: Bernoulli
+    cross-entropy for binary-likelihood data, else squared error)."""
+    common = {"input_dim": int(input_dim), "hidden_sizes": [spec["hidden"]], "latent_dim": spec["nz"],
+              "activation": "tanh", "dtype": spec.get("dtype", "float32"), "init": "normal",
+              "init_scale": paper.INIT_SCALE}
     if spec["method"] == "autoencoder":
         loss = "bernoulli" if likelihood_of(spec["data"]) == "bernoulli" else "squared_error"
-        return Autoencoder(input_dim, (spec["hidden"],), spec["nz"], loss=loss, activation="tanh",
-                           dtype=np.float64, rng=np.random.default_rng(spec["seed"]), init="normal",
-                           init_scale=paper.INIT_SCALE)
-    return VAE(input_dim, (spec["hidden"],), spec["nz"], likelihood=likelihood_of(spec["data"]),
-               activation="tanh", estimator="analytic", dtype=np.float64, rng=np.random.default_rng(spec["seed"]),
-               init="normal", init_scale=paper.INIT_SCALE)
+        return "autoencoder", dict(common, loss=loss)
+    return "vae", dict(common, likelihood=likelihood_of(spec["data"]), estimator="analytic")
+
+
+def build_model(spec, input_dim):
+    """The spec's model through the model registry, its parameters drawn from ``seed``."""
+    name, config = model_config(spec, input_dim)
+    return build_registered_model(name, config, rng=np.random.default_rng(spec["seed"]))
 
 
 def weight_decay_of(spec, n_data):
+    if spec["method"] == "fullvb":            # its prior on theta is the KL term itself
+        return 0.0
     wd = spec["weight_decay"]
     return 1.0 / n_data if wd == "1/N" else float(wd)
 
@@ -110,12 +132,12 @@ def make_evaluator(spec, x_train, x_test):
     ml_points = int(spec.get("ml_points", 0))
     n_eval = spec.get("eval_points")
 
-    def evaluate(algorithm, samples):
+    def evaluate(algorithm, samples, final):
         rng = np.random.default_rng([spec["seed"], samples])
         model = algorithm.model
         rec = {}
         # intermediate points on the first eval_points of each set (if given); the last on the whole sets
-        sub = n_eval if n_eval and samples < spec["budget"] else None
+        sub = n_eval if n_eval and not final else None
         for split, x in (("train", x_train[:sub]), ("test", x_test[:sub])):
             if spec["method"] == "autoencoder":                         # no bound: minus the loss
                 rec[f"{split}_recon"] = -float(np.mean(np.concatenate(
@@ -125,7 +147,7 @@ def make_evaluator(spec, x_train, x_test):
             else:
                 rec[f"{split}_bound"] = _elbo_mean(model, x, rng)
         rec["eval_points"] = int(min(sub or x_train.shape[0], x_train.shape[0]))
-        if ml_points and (samples in spec.get("_ml_at", ()) or samples >= spec["budget"]):
+        if ml_points and (samples in spec.get("_ml_at", ()) or final):
             for split, x in (("train", x_train[:ml_points]), ("test", x_test[:ml_points])):
                 lp = hmc_marginal_likelihood(model, x, rng=rng, n_samples=spec.get("hmc_samples", 100),
                                              n_burnin=spec.get("hmc_burnin", 200), n_leapfrog=10)
@@ -138,22 +160,31 @@ def make_evaluator(spec, x_train, x_test):
     return evaluate
 
 
+def train_settings(spec, n_data, lr):
+    """The Trainer settings of a run: Adagrad with the paper's weight decay, minibatches of M with the
+    last partial one of each epoch left out, the method's algorithm."""
+    settings = {"optimizer": "adagrad", "lr": float(lr), "weight_decay": weight_decay_of(spec, n_data),
+                "batch_size": spec["batch_size"], "epochs": None, "max_samples": spec["budget"],
+                "last_batch": "drop", "algorithm": ALGORITHM[spec["method"]], "seed": spec["seed"],
+                "binarize": "dynamic" if spec["binarize"] == "dynamic" else "none",
+                "checkpoint_every": 1, "checkpoint_seconds": 120.0}
+    return settings
+
+
 def _pilot_loss(spec, lr, x_train, log):
-    model = build_model(spec, x_train.shape[1])
-    algo = make_algorithm(spec["method"], model, x_train.shape[0], lr, weight_decay_of(spec, x_train.shape[0]),
-                          seed=spec["seed"])
-    rng = np.random.default_rng(spec["seed"] + 3000)
+    """Mean training loss over the last quarter of a pilot run of ``pilot`` samples at step size ``lr``."""
     M = spec["batch_size"]
     steps = max(4, int(spec["pilot"]) // M)
-    losses = []
-    for s in range(steps):
-        if (s * M) % x_train.shape[0] + M > x_train.shape[0] or s == 0:
-            perm = rng.permutation(x_train.shape[0])
-        i = (s * M) % x_train.shape[0]
-        index = perm[i:i + M] if i + M <= x_train.shape[0] else perm[:M]
-        loss = algo.step(x_train[index], rng, index)
-        losses.append(loss if math.isfinite(loss) else float("inf"))
-    score = float(np.mean(losses[-max(1, steps // 4):]))
+    pilot = dict(spec, budget=steps * M, seed=spec["seed"])
+    settings = train_settings(pilot, x_train.shape[0], lr)
+    settings.update(seed=spec["seed"] + 3000, eval_every=[(steps - max(1, steps // 4)) * M, steps * M],
+                    checkpoint_every=None, checkpoint_seconds=None)
+    trainer = Trainer(build_model(spec, x_train.shape[1]), evaluator=lambda *_: {}, **settings)
+    try:
+        trainer.fit(x_train)
+        score = -float(trainer.history[-1]["batch_bound"])
+    except TrainingDiverged:
+        score = float("inf")
     log(f"  step size {lr}: mean training loss over the last quarter of the pilot {score:.4g}")
     return score
 
@@ -171,8 +202,8 @@ def choose_lr(spec, x_train, log=print):
     scores = {lr: _pilot_loss(spec, lr, x_train, log) for lr in paper.LR_CANDIDATES}
     best = min(scores, key=lambda k: scores[k])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"lr": best, "pilot_samples": spec["pilot"],
-                                "scores": {str(k): v for k, v in scores.items()}}, indent=1))
+    atomic_write_text(path, json.dumps({"lr": best, "pilot_samples": spec["pilot"],
+                                        "scores": {str(k): v for k, v in scores.items()}}, indent=1))
     return best
 
 
@@ -183,24 +214,70 @@ def ml_eval_points(budget, batch_size, n=4):
     return [int(p) for p in pts]
 
 
+def eval_grid(batch_size, budget, per_decade=6):
+    """Sample counts 10^(k / per_decade) between 10 minibatches and ``budget``, plus ``budget``."""
+    lo = 10 * batch_size
+    ks = range(math.ceil(per_decade * math.log10(lo)), math.floor(per_decade * math.log10(budget)) + 1)
+    pts = {int(round(10 ** (k / per_decade))) for k in ks}
+    pts = {p for p in pts if lo <= p < budget}
+    return sorted(pts | {int(budget)})
+
+
+_NOT_CHECKED = ("budget", "out", "_ml_at", "eval_points")     # may change between a run and its resumption
+
+
+def _defining(spec):
+    return {k: v for k, v in spec.items() if k not in _NOT_CHECKED}
+
+
+def _check_resumable(spec, path):
+    """Refuse a run folder of another run or of the earlier two-file format."""
+    if (path.parent / "checkpoint.json").exists():
+        raise ValueError(f"{path.parent} was written by an earlier version of the reproduction (checkpoint.npz "
+                         "with checkpoint.json), whose runs cannot be resumed by the Trainer: delete the folder "
+                         "or choose another --out, and re-run")
+    meta, _ = read_checkpoint(path)
+    saved = (meta.get("extra") or {}).get("spec")
+    if saved is None:
+        raise ValueError(f"{path} is not a checkpoint of a reproduction run (no spec inside)")
+    now = json.loads(json.dumps(_defining(spec)))
+    if saved != now:
+        diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        raise ValueError(f"{path.parent} holds a run with different settings ({', '.join(diff)}); "
+                         "use another output folder or delete it")
+
+
+def run_lr(spec):
+    """The step size the run of ``spec`` trains with (read from its checkpoint)."""
+    meta, _ = read_checkpoint(checkpoint_path(spec))
+    return float(meta["trainer"]["config"]["lr"])
+
+
 def execute(spec, log=print):
-    """Train (or resume) the run of ``spec`` and return (algorithm, records, x_train, x_test, image_shape)."""
+    """Train (or resume) the run of ``spec`` and return (algorithm, records, x_train, x_test, image_shape).
+
+    ``records`` are the Trainer's evaluation records; ``wall_s`` in each is the training time so far
+    (evaluation excluded).
+    """
     x_train, x_test, image_shape = load_data(spec)
-    lr = choose_lr(spec, x_train, log)
-    model = build_model(spec, x_train.shape[1])
-    algo = make_algorithm(spec["method"], model, x_train.shape[0], lr, weight_decay_of(spec, x_train.shape[0]),
-                          seed=spec["seed"])
-    eval_at = None
     if spec.get("ml_points"):
         spec = dict(spec, _ml_at=ml_eval_points(spec["budget"], spec["batch_size"], spec.get("ml_evals", 4)))
         eval_at = spec["_ml_at"]
-    # settings that define the run (checked on resume); where to write and which subsets score the
-    # intermediate evaluations do not
-    config = {k: v for k, v in spec.items() if k not in ("out", "_ml_at", "eval_points")}
-    config["lr_used"] = lr
-    binarize_epoch = (lambda x, rng: bernoulli_binarize(x, rng)) if spec["binarize"] == "dynamic" else None
-    run = TrainingRun(algo, x_train, make_evaluator(spec, x_train, x_test), spec["budget"], run_dir(spec),
-                      batch_size=spec["batch_size"], seed=spec["seed"], config=config, eval_at=eval_at,
-                      binarize_epoch=binarize_epoch, log=log)
-    records = run.run()
-    return algo, records, x_train, x_test, image_shape
+    else:
+        eval_at = eval_grid(spec["batch_size"], spec["budget"])
+    evaluator = make_evaluator(spec, x_train, x_test)
+    path, log_path = checkpoint_path(spec), run_dir(spec) / "log.csv"
+    if path.exists():
+        _check_resumable(spec, path)
+        trainer = Trainer.from_checkpoint(path, log_path=log_path, evaluator=evaluator, max_samples=spec["budget"],
+                                          eval_every=eval_at)
+        if trainer.state["samples"] < spec["budget"]:
+            log(f"{run_dir(spec)}: resuming at {trainer.state['samples']:,} samples")
+    else:
+        lr = choose_lr(spec, x_train, log)
+        settings = train_settings(spec, x_train.shape[0], lr)
+        trainer = Trainer(build_model(spec, x_train.shape[1]), checkpoint_path=path, log_path=log_path,
+                          evaluator=evaluator, eval_every=eval_at, extra={"spec": _defining(spec)}, **settings)
+    trainer.fit(x_train)
+    records = [dict(r, wall_s=round(r["wall_time"] - r.get("eval_time", 0.0), 2)) for r in trainer.history]
+    return trainer.algorithm, records, x_train, x_test, image_shape

@@ -9,11 +9,14 @@ Layout of the archive (read it with ``numpy.load(path)``; nothing needs ``allow_
 - ``params/<name>``: every array of ``model.params``, in its own dtype;
 - ``buffers/<name>``: every array of ``model.buffers``, for models that keep state not trained by
   gradient there (running statistics, fitted priors);
-- ``optim/<slot>/<name>``: the optimizer's state arrays (Adam's ``m`` and ``v``, ...).
+- ``optim/<slot>/<name>``: the optimizer's state arrays (Adam's ``m`` and ``v``, ...);
+- ``algorithm/<name>``: the training algorithm's own state (Monte Carlo EM's chains, full VB's
+  posterior log-variances), named in ``meta.json`` with the algorithm and its settings.
 
 Loading rebuilds the model from its configuration and overwrites every parameter, so a model
 loaded from a checkpoint is bit-for-bit the one saved. Files are written to a temporary name and
-renamed, so a crash never leaves a half-written checkpoint.
+renamed (the file and its folder synced to disk before and after), so a crash never leaves a
+half-written checkpoint; temporary files left by a write that was killed are removed by the next.
 """
 import json
 import os
@@ -29,7 +32,7 @@ from ..optim import make_optimizer
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "make_checkpoint", "write_checkpoint",
            "save_checkpoint", "read_checkpoint", "load_checkpoint", "load_model", "restore_state",
-           "rng_state", "rng_from_state"]
+           "rng_state", "rng_from_state", "algorithm_arrays", "atomic_write_text"]
 
 FORMAT = "numpyvae-checkpoint"
 FORMAT_VERSION = 1
@@ -85,6 +88,9 @@ class Checkpoint:
         Free-form information saved with the checkpoint.
     meta : dict
         The whole JSON document.
+    algorithm_arrays : dict
+        The training algorithm's saved state arrays (``{}`` for SGVB), for
+        :meth:`numpyvae.algorithms.Algorithm.load_state_arrays`.
     """
 
     model: object
@@ -92,6 +98,7 @@ class Checkpoint:
     trainer: dict
     extra: dict
     meta: dict
+    algorithm_arrays: dict = None
 
 
 def _host(model, a):
@@ -99,8 +106,10 @@ def _host(model, a):
     return np.array(backend.to_numpy(a) if backend is not None else a, copy=True)
 
 
-def make_checkpoint(model, optimizer=None, trainer=None, extra=None):
+def make_checkpoint(model, optimizer=None, trainer=None, extra=None, algorithm=None):
     """Copy everything a checkpoint holds into host memory: ``(meta, arrays)``.
+
+    ``algorithm`` (a :mod:`numpyvae.algorithms` object) adds its name, settings and state arrays.
 
     The copy is independent of the model, so it can be kept as a "last good" snapshot and written
     or restored later (see :func:`write_checkpoint`, :func:`restore_state`).
@@ -113,8 +122,13 @@ def make_checkpoint(model, optimizer=None, trainer=None, extra=None):
         "model": {"name": model_name(model), "config": model.get_config(),
                   "rng": rng_state(model.rng) if isinstance(getattr(model, "rng", None), np.random.Generator)
                   else None},
-        "optimizer": None, "trainer": trainer, "extra": dict(extra or {}),
+        "optimizer": None, "trainer": trainer, "extra": dict(extra or {}), "algorithm": None,
     }
+    if algorithm is not None:
+        state = algorithm.state_arrays()
+        meta["algorithm"] = {"name": algorithm.name, "config": algorithm.get_config(), "arrays": sorted(state)}
+        for name, a in state.items():
+            arrays[f"algorithm/{name}"] = _host(model, a)
     if optimizer is not None:
         state = optimizer.state_dict()
         slots = {}
@@ -137,12 +151,59 @@ def write_checkpoint(path, meta, arrays):
         raise ValueError(f"checkpoint files end in .npz, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = np.frombuffer(json.dumps(meta, allow_nan=False).encode("utf-8"), dtype=np.uint8)
+    _remove_orphans(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **{"meta.json": blob}, **arrays)
-        os.chmod(tmp, 0o666 & ~_umask())                               # mkstemp makes it private
+            f.flush()
+            os.fsync(f.fileno())                                       # the data is on disk ...
+        os.chmod(tmp, 0o666 & ~_umask())                               # (mkstemp makes it private)
+        _fsync_dir(path.parent)
+        os.replace(tmp, path)                                          # ... before the name points to it
+        _fsync_dir(path.parent)                                        # and the rename itself is durable
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def _remove_orphans(path):
+    """Delete temporary files of earlier writes of ``path`` that were killed before their rename."""
+    for orphan in path.parent.glob(path.name + ".*.tmp"):
+        try:
+            orphan.unlink()
+        except OSError:
+            pass
+
+
+def _fsync_dir(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path, text):
+    """Write ``text`` to ``path`` through a synced temporary file and a rename (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -218,10 +279,11 @@ def _to_model(model, value):
     return backend.asarray(value) if backend is not None else value
 
 
-def restore_state(model, optimizer, meta, arrays):
+def restore_state(model, optimizer, meta, arrays, algorithm=None):
     """Overwrite ``model.params`` (and the optimizer's state, if both are given) from a checkpoint.
 
-    Buffers (``model.buffers``) saved in the checkpoint are set as well.
+    Buffers (``model.buffers``) saved in the checkpoint are set as well, and the state arrays of
+    ``algorithm`` when one is given.
 
     Raises
     ------
@@ -252,6 +314,13 @@ def restore_state(model, optimizer, meta, arrays):
         slots = {slot: {name: _to_model(model, arrays[f"optim/{slot}/{name}"]) for name in names_}
                  for slot, names_ in om["slots"].items()}
         optimizer.load_state_dict({"name": om["name"], "t": om["t"], "slots": slots})
+    if algorithm is not None:
+        algorithm.load_state_arrays(algorithm_arrays(arrays))
+
+
+def algorithm_arrays(arrays):
+    """The ``algorithm/<name>`` arrays of a checkpoint, by name (host copies)."""
+    return {k[len("algorithm/"):]: np.array(v, copy=True) for k, v in arrays.items() if k.startswith("algorithm/")}
 
 
 def load_checkpoint(path, backend=None):
@@ -273,7 +342,7 @@ def load_checkpoint(path, backend=None):
         optimizer = make_optimizer(om["name"], **om["hyperparameters"])
     restore_state(model, optimizer, meta, arrays)
     return Checkpoint(model=model, optimizer=optimizer, trainer=meta.get("trainer"),
-                      extra=meta.get("extra") or {}, meta=meta)
+                      extra=meta.get("extra") or {}, meta=meta, algorithm_arrays=algorithm_arrays(arrays))
 
 
 def load_model(path, backend=None):

@@ -2,11 +2,13 @@
 import math
 from dataclasses import asdict, dataclass, field, fields
 
+from ..algorithms import canonical_name
 from ..optim import OPTIMIZERS
 
 __all__ = ["TrainConfig", "EVAL_SCHEDULES", "DEFAULT_LR", "log_schedule_next"]
 
 EVAL_SCHEDULES = ("epoch", "log")
+LAST_BATCH = ("partial", "drop")
 # learning rates that work for the paper's models; Kingma & Welling chose Adagrad's from {0.01, 0.02, 0.1}
 DEFAULT_LR = {"sgd": 0.01, "adagrad": 0.02, "rmsprop": 1e-3, "adam": 1e-3}
 
@@ -40,10 +42,11 @@ class TrainConfig:
     max_samples : int or None
         Budget in training samples evaluated (the x-axis of the paper's Figure 2); training stops
         at whichever of ``epochs`` and ``max_samples`` comes first. At least one must be set.
-    eval_every : "epoch", "log" or int
+    eval_every : "epoch", "log", int or list of int
         When to evaluate the train and test bound: after every epoch; at 1, 2, 5 x 10^k training
-        samples (even steps on the log x-axis of Figure 2); or every that many training samples.
-        The state before the first step and the final state are always evaluated.
+        samples (even steps on the log x-axis of Figure 2); every that many training samples; or at
+        the first step that reaches each of the listed sample counts. The final state is always
+        evaluated, and so is the state before the first step, except with a list that lacks 0.
     eval_size : int or None
         Datapoints of each set used at the periodic evaluations (a fixed random subset; None: all).
         The final evaluation always uses every datapoint. 5000 keeps the evaluation within a few
@@ -58,6 +61,15 @@ class TrainConfig:
     checkpoint_seconds : float or None
         Also write it at the end of an epoch when this many seconds have passed since the last
         write (for sparse evaluation schedules such as ``"log"``); None: never.
+    last_batch : {"partial", "drop"}
+        What an epoch does with the N mod M datapoints left after its full minibatches: train on
+        them as one smaller minibatch, or leave them out of that epoch (each epoch draws a new
+        permutation, so every datapoint is still visited).
+    algorithm : str
+        The training algorithm (:mod:`numpyvae.algorithms`): ``"sgvb"`` (AEVB, every model),
+        ``"wake_sleep"``, ``"mcem"``, ``"fullvb"``.
+    algorithm_options : dict
+        The algorithm's own settings (e.g. ``{"n_leapfrog": 10}`` for Monte Carlo EM).
     binarize : {"none", "dynamic"}
         ``"dynamic"`` draws a fresh Bernoulli sample of the (grey-valued) training data every epoch.
     seed : int
@@ -79,6 +91,9 @@ class TrainConfig:
     eval_batch_size: int = 1000
     checkpoint_every: int = 1
     checkpoint_seconds: float = 600.0
+    last_batch: str = "partial"
+    algorithm: str = "sgvb"
+    algorithm_options: dict = field(default_factory=dict)
     binarize: str = "none"
     seed: int = 0
 
@@ -105,10 +120,20 @@ class TrainConfig:
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) or (name == "lr" and v == 0):
                 raise ValueError(f"{name} must be a {'positive' if name == 'lr' else 'non-negative'} number, "
                                  f"got {v!r}")
-        if not (self.eval_every in EVAL_SCHEDULES
-                or (isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool)
-                    and self.eval_every >= 1)):
-            raise ValueError(f"eval_every must be 'epoch', 'log' or a number of samples >= 1, got {self.eval_every!r}")
+        if isinstance(self.eval_every, (list, tuple)):
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in self.eval_every):
+                raise ValueError(f"eval_every as a list must hold sample counts >= 0, got {self.eval_every!r}")
+            self.eval_every = sorted(set(self.eval_every))
+        elif not (self.eval_every in EVAL_SCHEDULES
+                  or (isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool)
+                      and self.eval_every >= 1)):
+            raise ValueError(f"eval_every must be 'epoch', 'log', a number of samples >= 1 or a list of sample "
+                             f"counts, got {self.eval_every!r}")
+        if self.last_batch not in LAST_BATCH:
+            raise ValueError(f"last_batch must be 'partial' or 'drop', got {self.last_batch!r}")
+        self.algorithm = canonical_name(self.algorithm)
+        if not isinstance(self.algorithm_options, dict):
+            raise ValueError(f"algorithm_options must be a dict, got {type(self.algorithm_options).__name__}")
         if self.checkpoint_seconds is not None and not (isinstance(self.checkpoint_seconds, (int, float))
                                                         and self.checkpoint_seconds >= 0):
             raise ValueError(f"checkpoint_seconds must be a number >= 0 or None, got {self.checkpoint_seconds!r}")

@@ -4,7 +4,10 @@ Columns: ``samples`` (training samples evaluated so far), ``epoch`` (fractional)
 (seconds of training, evaluation included, summed over resumed sessions), ``train_bound`` and
 ``test_bound`` (mean ELBO per datapoint on the evaluation subsets, on the whole sets in the final
 record; empty when not computed) and
-``batch_bound`` (mean minibatch ELBO of the steps since the previous record).
+``batch_bound`` (minus the mean minibatch loss of the steps since the previous record: the mean
+minibatch ELBO for SGVB), ``eval_time`` (seconds spent evaluating, included in ``wall_time``).
+Values recorded by a custom evaluator (the reproduction's marginal-likelihood estimates, ...)
+follow as further columns; the file is rewritten with a wider header when a record brings a new one.
 """
 import csv
 import json
@@ -13,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["LOG_FIELDS", "TrainingLog", "read_log"]
 
-LOG_FIELDS = ("samples", "epoch", "wall_time", "train_bound", "test_bound", "batch_bound")
+LOG_FIELDS = ("samples", "epoch", "wall_time", "train_bound", "test_bound", "batch_bound", "eval_time")
 
 
 def _format(value):
@@ -36,18 +39,42 @@ class TrainingLog:
             raise ValueError(f"log file must end in .csv or .jsonl, got {self.path.name!r}")
         self.format = suffix[1:]
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.records = [dict(r) for r in records]
+        self.fields = _fields(self.records)
+        self._rewrite()
+
+    def _rewrite(self):
         with open(self.path, "w", newline="") as f:
             if self.format == "csv":
-                f.write(",".join(LOG_FIELDS) + "\n")
-        for record in records:
-            self.write(record)
+                f.write(",".join(self.fields) + "\n")
+            for record in self.records:
+                f.write(self._line(record))
+
+    def _line(self, record):
+        if self.format == "csv":
+            return ",".join(_format(record.get(k)) for k in self.fields) + "\n"
+        return json.dumps({k: record.get(k) for k in self.fields if k in LOG_FIELDS or k in record}) + "\n"
 
     def write(self, record):
+        self.records.append(dict(record))
+        fields = _fields(self.records)
+        if fields != self.fields:                                   # a new column: rewrite with it
+            self.fields = fields
+            self._rewrite()
+            return
         with open(self.path, "a", newline="") as f:
-            if self.format == "csv":
-                f.write(",".join(_format(record.get(k)) for k in LOG_FIELDS) + "\n")
-            else:
-                f.write(json.dumps({k: record.get(k) for k in LOG_FIELDS}) + "\n")
+            f.write(self._line(record))
+
+
+def _fields(records):
+    fields = list(LOG_FIELDS)
+    for r in records:
+        fields += [k for k in r if k not in fields and _loggable(r[k])]
+    return tuple(fields)
+
+
+def _loggable(value):
+    return value is None or isinstance(value, (int, float, str))
 
 
 def read_log(path):

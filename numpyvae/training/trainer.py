@@ -1,10 +1,10 @@
-r"""The training loop: minibatch SGVB (Kingma & Welling 2013, Algorithm 1) for any registered model.
+r"""The training engine: one loop for every model and every training algorithm.
 
     repeat
         X^M  <- a minibatch of M datapoints (without replacement within an epoch)
-        eps  <- L noise draws per datapoint
-        g    <- grad_theta of -(1/M) sum_i ELBO(x_i; eps_i)          (model.loss_and_grads)
-        theta <- optimizer update with g                             (optimizer.step)
+        algorithm.step(X^M, rng)     SGVB (K&W Algorithm 1):  g <- grad of -(1/M) sum_i ELBO(x_i; eps_i),
+                                                              theta <- optimizer update with g
+                                     or wake-sleep, Monte Carlo EM, full VB (numpyvae.algorithms)
     until the epoch or sample budget is spent
 
 Around it: scheduled evaluation of the train and test bound, a log, checkpoints (with the exact
@@ -19,7 +19,6 @@ at the start of the current epoch and after the last step, so a resumed run redr
 permutation, skips the batches already done and continues bit-for-bit as if it had never stopped.
 """
 import hashlib
-import inspect
 import math
 import signal
 import threading
@@ -27,8 +26,9 @@ import time
 
 import numpy as np
 
+from ..algorithms import Algorithm, make_algorithm
+from ..datasets.binarize import bernoulli_binarize
 from ..optim import make_optimizer
-from ..workspace import Workspace
 from .checkpoint import load_checkpoint, make_checkpoint, restore_state, rng_from_state, rng_state, write_checkpoint
 from .config import TrainConfig, log_schedule_next
 from .evaluate import condition_kwargs, mean_bound, needs_labels
@@ -64,7 +64,7 @@ def _fingerprint(x):
 
 
 class Trainer:
-    """Train a model with minibatch SGVB.
+    """Train a model with minibatch SGVB or another algorithm of :mod:`numpyvae.algorithms`.
 
     Parameters
     ----------
@@ -83,6 +83,13 @@ class Trainer:
         ``callback(trainer, record)`` after every evaluation.
     extra : dict, optional
         JSON-friendly information stored in every checkpoint (e.g. the data set used).
+    algorithm : numpyvae.algorithms.Algorithm, optional
+        A ready algorithm (its optimizer is used). Default: built at :meth:`fit` from
+        ``config.algorithm`` and ``config.algorithm_options`` around ``model`` and the optimizer.
+    evaluator : callable, optional
+        ``evaluator(algorithm, samples, final) -> dict`` of the values recorded at each evaluation
+        point instead of the default train and test bounds. It must draw its own randomness from a
+        generator seeded by ``samples``, so that evaluating never changes the training trajectory.
 
     Attributes
     ----------
@@ -93,12 +100,25 @@ class Trainer:
     """
 
     def __init__(self, model, config=None, *, optimizer=None, checkpoint_path=None, log_path=None,
-                 progress=False, callback=None, extra=None, **settings):
+                 progress=False, callback=None, extra=None, algorithm=None, evaluator=None, **settings):
         if isinstance(optimizer, str):                                      # a name: a setting like the others
             settings["optimizer"], optimizer = optimizer, None
+        if isinstance(algorithm, str):
+            settings["algorithm"], algorithm = algorithm, None
         config = TrainConfig() if config is None else config
         self.config = config.replace(**settings) if settings else config
         self.model = model
+        if algorithm is not None:
+            if not isinstance(algorithm, Algorithm):
+                raise ValueError(f"algorithm must be a name or a numpyvae.algorithms.Algorithm, got "
+                                 f"{type(algorithm).__name__}")
+            if algorithm.model is not model:
+                raise ValueError("the algorithm was built around another model than the one given")
+            self.config = self.config.replace(algorithm=algorithm.name, algorithm_options=algorithm.get_config())
+            optimizer = algorithm.optimizer
+        self.algorithm = algorithm
+        self.evaluator = evaluator
+        self._algorithm_arrays = None     # state arrays from a checkpoint, loaded when the algorithm is built
         self.optimizer = optimizer if optimizer is not None else make_optimizer(
             self.config.optimizer, **self.config.optimizer_kwargs())
         self.checkpoint_path = checkpoint_path
@@ -116,16 +136,17 @@ class Trainer:
     # ------------------------------------------------------------------ resuming
     @classmethod
     def from_checkpoint(cls, path, *, checkpoint_path=None, log_path=None, progress=False, callback=None,
-                        **overrides):
+                        evaluator=None, **overrides):
         """Continue the run saved in ``path``.
 
-        ``overrides`` may extend the budget (``epochs``, ``max_samples``) or change ``lr``; other
-        settings are those of the saved run. ``checkpoint_path`` defaults to ``path``.
+        ``overrides`` may extend the budget (``epochs``, ``max_samples``), change ``lr`` or the
+        evaluation schedule ``eval_every`` (which never changes the trajectory); other settings are
+        those of the saved run. ``checkpoint_path`` defaults to ``path``.
         """
         ckpt = load_checkpoint(path)
         if not ckpt.trainer or ckpt.optimizer is None:
             raise ValueError(f"{path} holds a model but no training state to resume")
-        allowed = {"epochs", "max_samples", "lr"}
+        allowed = {"epochs", "max_samples", "lr", "eval_every"}
         if set(overrides) - allowed:
             raise ValueError(f"a resumed run can only change {sorted(allowed)}, not {sorted(set(overrides) - allowed)}")
         config = TrainConfig.from_dict(ckpt.trainer["config"]).replace(**overrides)
@@ -133,7 +154,9 @@ class Trainer:
             ckpt.optimizer.lr = float(overrides["lr"])
         trainer = cls(ckpt.model, config, optimizer=ckpt.optimizer,
                       checkpoint_path=path if checkpoint_path is None else checkpoint_path,
-                      log_path=log_path, progress=progress, callback=callback, extra=ckpt.extra)
+                      log_path=log_path, progress=progress, callback=callback, extra=ckpt.extra,
+                      evaluator=evaluator)
+        trainer._algorithm_arrays = ckpt.algorithm_arrays
         trainer.state = dict(ckpt.trainer["state"])
         trainer.state["done"] = False
         trainer.history = list(ckpt.trainer["history"])
@@ -167,14 +190,21 @@ class Trainer:
         if needs_labels(model) and (labels is None or (x_test is not None and labels_test is None)):
             raise ValueError(f"{type(model).__name__} is conditioned on labels: pass labels (and labels_test)")
         N = x.shape[0]
+        if cfg.last_batch == "drop" and N < cfg.batch_size:
+            raise ValueError(f"with last_batch='drop' the training set ({N} rows) must hold at least one "
+                             f"minibatch (batch_size {cfg.batch_size})")
+        self._build_algorithm(N)
         if self.state is None:
-            self.state = {"samples": 0, "epoch": 0, "batch": 0, "n_evals": 0, "wall_time": 0.0,
+            self.state = {"samples": 0, "epoch": 0, "batch": 0, "n_evals": 0, "wall_time": 0.0, "eval_time": 0.0,
                           "batch_sum": 0.0, "batch_count": 0, "next_eval": 0, "done": False,
                           "rng": rng_state(np.random.default_rng(cfg.seed)), "epoch_rng": None,
                           "n_train": N, "fingerprint": _fingerprint(x)}
         elif self.state["n_train"] != N or self.state["fingerprint"] != _fingerprint(x):
             raise ValueError(f"this run was trained on other data ({self.state['n_train']} rows); resume it on "
                              f"the same training set (got {N} rows with different contents)")
+        if isinstance(cfg.eval_every, list):                               # the next listed point not yet reached
+            self.state["next_eval"] = next((p for p in cfg.eval_every if p > self.state["samples"]
+                                            or (p == 0 and self.state["n_evals"] == 0)), None)
         self._eval_sets = self._make_eval_sets(x, labels, x_test, labels_test)
         self._eval_cache = {}
         self._log = None if self.log_path is None else TrainingLog(self.log_path, self.history)
@@ -182,11 +212,11 @@ class Trainer:
         self._stop_requested = False
         self._saved_at = self._session_start
         if self.state["n_evals"]:                                           # resumed: that state is good
-            self._good = make_checkpoint(model, self.optimizer, self._trainer_meta(), self.extra)
+            self._good = self._make_checkpoint()
             self._saved_samples = self.state["samples"]
         old_handler = self._install_sigint()
         try:
-            if self.state["samples"] == 0 and self.state["n_evals"] == 0:
+            if self.state["samples"] == 0 and self.state["n_evals"] == 0 and self._evaluates_start():
                 self._evaluate()
             self._run(x, labels)
         finally:
@@ -197,15 +227,31 @@ class Trainer:
             self._session_start = now
         return self.history
 
+    def _build_algorithm(self, n_data):
+        """The algorithm of the config around the model and optimizer (once), with any saved state."""
+        cfg = self.config
+        if self.algorithm is None:
+            options = dict(cfg.algorithm_options)
+            if cfg.algorithm == "sgvb":
+                options.setdefault("n_samples", cfg.n_samples)
+            self.algorithm = make_algorithm(cfg.algorithm, self.model, self.optimizer, n_data=n_data,
+                                            seed=cfg.seed, **options)
+        if self._algorithm_arrays is not None:
+            self.algorithm.load_state_arrays(self._algorithm_arrays)
+            self._algorithm_arrays = None
+
+    def _evaluates_start(self):
+        every = self.config.eval_every
+        return not isinstance(every, list) or 0 in every
+
+    def _make_checkpoint(self):
+        return make_checkpoint(self.model, self.optimizer, self._trainer_meta(), self.extra, algorithm=self.algorithm)
+
     def _run(self, x, labels):
-        cfg, st, model, opt = self.config, self.state, self.model, self.optimizer
-        N, B, L = x.shape[0], cfg.batch_size, cfg.n_samples
-        n_batches = math.ceil(N / B)
+        cfg, st, model, algo = self.config, self.state, self.model, self.algorithm
+        N, B = x.shape[0], cfg.batch_size
+        n_batches = math.ceil(N / B) if cfg.last_batch == "partial" else N // B
         cond_all = condition_kwargs(model, labels)
-        if "workspace" in inspect.signature(model.loss_and_grads).parameters:
-            step_kwargs = {"workspace": Workspace()}                       # the step's arrays, reused
-        else:
-            step_kwargs = {}
         backend = getattr(model, "backend", None)
         to_model = backend.asarray if backend is not None else np.asarray
         rng = rng_from_state(st["rng"])
@@ -226,20 +272,18 @@ class Trainer:
                 xb = xe[idx]                                                # (M, D)
                 cond = {k: v[idx] for k, v in cond_all.items()}
                 before = rng.bit_generator.state
-                phase = "loss"
                 try:
-                    loss, grads = model.loss_and_grads(xb, rng=rng, n_samples=L, **cond, **step_kwargs)
-                    if not math.isfinite(loss):
-                        self._diverged(loss)
-                    phase = "update"
-                    opt.step(model.params, grads)
+                    loss = algo.step(xb, rng, idx, **cond)
                 except KeyboardInterrupt:
-                    if phase == "loss":                                     # parameters untouched: undo the draws
+                    if not algo.updating:                                   # parameters untouched: undo the draws
                         rng.bit_generator.state = before
                         self._interrupted(rng)
                     else:
+                        algo.updating = False
                         self.progress.message("interrupted during a parameter update; the last checkpoint is kept")
                     raise
+                if not math.isfinite(loss):
+                    self._diverged(loss)
                 b += 1
                 m = idx.shape[0]
                 st["samples"] += m
@@ -276,8 +320,6 @@ class Trainer:
         """The epoch's permutation (N,) and its data: ``x`` or a fresh Bernoulli draw of it."""
         perm = rng.permutation(x.shape[0])
         if self.config.binarize == "dynamic":
-            from ..datasets.binarize import bernoulli_binarize
-
             return perm, bernoulli_binarize(x, rng)
         return perm, x
 
@@ -305,8 +347,6 @@ class Trainer:
         if not full:
             data, lab = data[rows], None if lab is None else lab[rows]
         if self.config.binarize == "dynamic":                              # one fixed draw, the same every time
-            from ..datasets.binarize import bernoulli_binarize
-
             data = bernoulli_binarize(data, np.random.default_rng([self.config.seed, stream, int(full)]))
         if not full:                                                      # the subset is used at every point
             self._eval_cache[key, full] = (data, lab)
@@ -316,7 +356,7 @@ class Trainer:
         every, st = self.config.eval_every, self.state
         if every == "epoch":
             return epoch_end
-        return st["samples"] >= st["next_eval"]
+        return st["next_eval"] is not None and st["samples"] >= st["next_eval"]
 
     def _next_eval(self):
         every, samples = self.config.eval_every, self.state["samples"]
@@ -324,20 +364,30 @@ class Trainer:
             return log_schedule_next(samples)
         if every == "epoch":
             return None
+        if isinstance(every, list):
+            return next((s for s in every if s > samples), None)
         return (samples // every + 1) * every
 
     def _evaluate(self, final=False):
         cfg, st = self.config, self.state
-        rng = np.random.default_rng([cfg.seed, 3, st["samples"]])          # the same noise at a point, whatever the schedule
+        t_eval = time.perf_counter()
         record = {"samples": st["samples"], "epoch": st["samples"] / st["n_train"],
                   "wall_time": None, "train_bound": None, "test_bound": None,
                   "batch_bound": st["batch_sum"] / st["batch_count"] if st["batch_count"] else None}
-        for key in self._eval_sets:
-            data, lab = self._eval_data(key, full=final)
-            value = mean_bound(self.model, data, rng, lab, cfg.eval_samples, cfg.eval_batch_size)
-            if not math.isfinite(value):
-                self._diverged(value, where=f"the {key} bound")
-            record[f"{key}_bound"] = value
+        if self.evaluator is not None:
+            values = self.evaluator(self.algorithm, st["samples"], final)
+        else:
+            rng = np.random.default_rng([cfg.seed, 3, st["samples"]])      # the same noise at a point, whatever the schedule
+            values = {}
+            for key in self._eval_sets:
+                data, lab = self._eval_data(key, full=final)
+                values[f"{key}_bound"] = mean_bound(self.model, data, rng, lab, cfg.eval_samples, cfg.eval_batch_size)
+        for key, value in values.items():
+            if key.endswith("_bound") and value is not None and not math.isfinite(value):
+                self._diverged(value, where=f"the {key.replace('_bound', '')} bound")
+        record.update(values)
+        st["eval_time"] = st.get("eval_time", 0.0) + time.perf_counter() - t_eval
+        record["eval_time"] = st["eval_time"]
         record["wall_time"] = st["wall_time"] + time.perf_counter() - self._session_start
         st["n_evals"] += 1
         st["next_eval"] = self._next_eval()
@@ -361,13 +411,13 @@ class Trainer:
             raise ValueError("no checkpoint path: pass one to save() or to the Trainer")
         if self.state is None:
             raise ValueError("nothing to save yet: call fit() first")
-        return write_checkpoint(path, *make_checkpoint(self.model, self.optimizer, self._trainer_meta(), self.extra))
+        return write_checkpoint(path, *self._make_checkpoint())
 
     def _snapshot(self, write):
         """Keep the current state as the last good one (in memory) and, if ``write``, save it."""
         if not self._params_finite():
             self._diverged(float("nan"), where="the parameters")
-        self._good = make_checkpoint(self.model, self.optimizer, self._trainer_meta(), self.extra)
+        self._good = self._make_checkpoint()
         if write and self.checkpoint_path is not None:
             write_checkpoint(self.checkpoint_path, *self._good)
             self._saved_samples = self.state["samples"]
@@ -382,7 +432,8 @@ class Trainer:
         return "  ".join(parts)
 
     def _params_finite(self):
-        return all(bool(np.isfinite(p).all()) for p in self.model.params.values())
+        params = self.model.params if self.algorithm is None else {**self.model.params, **self.algorithm.params}
+        return all(bool(np.isfinite(p).all()) for p in params.values())
 
     def _trainer_meta(self):
         st = dict(self.state)
@@ -395,7 +446,7 @@ class Trainer:
                f"(epoch {st['epoch']}). ")
         if self._good is not None:
             good_samples = self._good[0]["trainer"]["state"]["samples"]
-            restore_state(self.model, self.optimizer, *self._good)
+            restore_state(self.model, self.optimizer, *self._good, algorithm=self.algorithm)
             msg += f"The model was restored to its last good state ({good_samples:,} samples)"
             saved = self._saved_samples
             if self.checkpoint_path is not None and saved is not None:
@@ -409,8 +460,7 @@ class Trainer:
         if self.checkpoint_path is None:
             return
         self.state["rng"] = rng_state(rng)
-        write_checkpoint(self.checkpoint_path, *make_checkpoint(self.model, self.optimizer, self._trainer_meta(),
-                                                                self.extra))
+        write_checkpoint(self.checkpoint_path, *self._make_checkpoint())
         self.progress.message(f"interrupted after {self.state['samples']:,} training samples; checkpoint saved to "
                               f"{self.checkpoint_path}")
 
