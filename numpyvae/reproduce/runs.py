@@ -241,6 +241,7 @@ def _check_resumable(spec, path):
     if saved is None:
         raise ValueError(f"{path} is not a checkpoint of a reproduction run (no spec inside)")
     now = json.loads(json.dumps(_defining(spec)))
+    saved = {**{k: now[k] for k in DEFAULTS if k in now and k not in saved}, **saved}   # settings added later
     if saved != now:
         diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
         raise ValueError(f"{path.parent} holds a run with different settings ({', '.join(diff)}); "
