@@ -103,20 +103,80 @@ def joined(arrays):
     starting where the previous one ends.
     """
     arrays = list(arrays)
-    if not arrays or not all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays):
+    if not arrays:
         return None
-    base = arrays[0].base
-    if (type(base) is not np.ndarray or base.ndim != 1 or not base.flags.c_contiguous
-            or any(a.base is not base or a.dtype != base.dtype for a in arrays)):
+    base, start, n_pieces = _consecutive_pieces(arrays)
+    if n_pieces < len(arrays):
         return None
+    return base[start:start + sum(a.size for a in arrays)]
+
+
+def _consecutive_pieces(arrays):
+    """``(base, start, n)``: ``arrays[:n]`` are consecutive pieces of the 1-D array ``base`` from
+    index ``start`` on, and ``arrays[n]`` (if any) is the first that is not. ``n = 0`` (and
+    ``base = None``) when the first array is no piece of a 1-D NumPy vector at all."""
+    first = arrays[0]
+    base = first.base if type(first) is np.ndarray else None
+    if type(base) is not np.ndarray or base.ndim != 1 or not base.flags.c_contiguous:
+        return None, 0, 0
     itemsize = base.itemsize
-    start = (arrays[0].ctypes.data - base.ctypes.data) // itemsize
+    start = (first.ctypes.data - base.ctypes.data) // itemsize
     position = start
-    for a in arrays:
-        if a.ctypes.data != base.ctypes.data + position * itemsize:
-            return None
+    for i, a in enumerate(arrays):
+        if (type(a) is not np.ndarray or not a.flags.c_contiguous or a.base is not base
+                or a.dtype != base.dtype or a.ctypes.data != base.ctypes.data + position * itemsize):
+            return base, start, i
         position += a.size
-    return base[start:position]
+    return base, start, len(arrays)
+
+
+def check_flat_layout(params, grads, owner="the model"):
+    """Check that ``params`` and ``grads`` are each the consecutive pieces of one flat vector.
+
+    What an optimizer needs to update every parameter in one pass (see :func:`joined`): the arrays
+    of ``params`` (a dict name -> array), in its order, are consecutive pieces of one contiguous 1-D
+    NumPy vector, and so are the gradients ``grads[name]`` taken in the same order, each of its
+    parameter's shape. A training engine calls this once on the first step of a model that
+    declares ``flat_params``, so that a broken layout is an error instead of a silent slow path.
+
+    Parameters
+    ----------
+    params, grads : dict of str -> array
+    owner : str
+        Who the arrays belong to, for the message.
+
+    Returns
+    -------
+    (params_flat, grads_flat) : the two 1-D vectors.
+
+    Raises
+    ------
+    ValueError
+        Naming the first parameter whose array (or whose gradient) is not the next piece of the
+        flat vector, or is missing. CuPy arrays never pass (the one-pass update is NumPy's).
+    """
+    names = list(params)
+    if not names:
+        raise ValueError(f"{owner} has no parameters to lay out")
+    for name in names:
+        if name not in grads:
+            raise ValueError(f"{owner}: no gradient for parameter {name!r}")
+        if grads[name].shape != params[name].shape:
+            raise ValueError(f"{owner}: the gradient of {name!r} has shape {tuple(grads[name].shape)}, "
+                             f"the parameter {tuple(params[name].shape)}")
+    flats = []
+    for what, arrays, hint in (
+            ("parameter", [params[n] for n in names],
+             "was it rebound instead of written in place, params[name][...] = value?"),
+            ("gradient", [grads[n] for n in names],
+             "workspace.pack the gradient buffers in params order and write every gradient into its buffer")):
+        base, start, n = _consecutive_pieces(arrays)
+        if n < len(names):
+            where = "the start of a flat vector" if n == 0 else f"the piece after {names[n - 1]!r}"
+            raise ValueError(f"{owner}: the {what} of {names[n]!r} is not {where} in one contiguous "
+                             f"vector ({hint})")
+        flats.append(base[start:start + sum(a.size for a in arrays)])
+    return tuple(flats)
 
 
 class JoinedCache:

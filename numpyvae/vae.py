@@ -83,6 +83,9 @@ class VAE(EstimatorMixin):
         too, but takes that parameter out of the one-pass update.
     """
 
+    supports_workspace = True
+    flat_params = True
+
     def __init__(self, input_dim, hidden_sizes=(500,), latent_dim=20, likelihood="bernoulli",
                  activation="tanh", estimator="analytic", beta=1.0, dtype=np.float64, rng=None,
                  init="normal", init_scale=0.01, sigma=1.0, backend=None):

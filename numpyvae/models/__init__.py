@@ -1,10 +1,15 @@
 """The classic VAE variants, each with hand-derived gradients, behind one model interface.
 
 Every class here (and :class:`numpyvae.VAE`) has ``params`` (dict), ``loss_and_grads(x, eps=None,
-rng=None, n_samples=1) -> (float, grads)``, ``get_config()`` (JSON-able constructor kwargs),
-``encode``, ``decode``, ``sample``, ``reconstruct``, and a per-datapoint score (``elbo`` or
+rng=None, n_samples=1, workspace=None) -> (float, grads)``, ``get_config()`` (JSON-able constructor
+kwargs), ``encode``, ``decode``, ``sample``, ``reconstruct``, and a per-datapoint score (``elbo`` or
 ``score``, higher is better). Conditional models set ``needs_labels = True`` and take the condition
 as keyword ``c``. :data:`MODELS` maps the command-line names to the classes.
+
+Each class also states its capabilities for a training engine: ``flat_params = True`` (the
+parameters are views into one contiguous vector) and ``supports_workspace = True`` (``loss_and_grads``
+takes a :class:`numpyvae.Workspace` and returns gradients laid out as one vector in ``params``
+order; :func:`numpyvae.inplace.check_flat_layout` verifies both layouts).
 """
 from ..vae import VAE
 from .autoencoder import Autoencoder

@@ -43,6 +43,8 @@ class Autoencoder(BaseModel):
         After :meth:`fit_prior`: ``ae.prior_mean`` (Z,) and ``ae.prior_scale_tril`` (Z, Z).
     """
 
+    supports_workspace = True
+
     def __init__(self, input_dim, hidden_sizes=(500,), latent_dim=20, loss="bernoulli", activation="tanh",
                  dtype=np.float64, rng=None, init="normal", init_scale=0.01, backend=None):
         self._setup_common(input_dim, activation, dtype, rng, init, init_scale, backend)
@@ -70,43 +72,53 @@ class Autoencoder(BaseModel):
         return f"Autoencoder({arch}, loss={self.loss!r}, dtype={self.dtype.name})"
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, x):
-        """Per-datapoint reconstruction loss ``{"loss": (B,), "z": (B, Z)}`` and the cache."""
-        h, trunk_cache = self.trunk.forward(self.params, x)             # (B, H)
-        z, head_cache = self.z_head.forward(self.params, h)             # (B, Z)
-        out, dec_cache = self.decoder.forward(self.params, z)           # (B, D)
+    def forward(self, x, workspace=None):
+        """Per-datapoint reconstruction loss ``{"loss": (B,), "z": (B, Z)}`` and the cache. With a
+        ``workspace``, the large intermediate arrays (and so the cache and ``z``) live in it."""
+        ws = workspace
+        h, trunk_cache = self.trunk.forward(self.params, x, ws)         # (B, H)
+        z, head_cache = self.z_head.forward(self.params, h, ws)         # (B, Z)
+        out, dec_cache = self.decoder.forward(self.params, z, workspace=ws)       # (B, D)
         if self.loss == "bernoulli":
-            loglik, rec_cache = self.decoder.log_prob_forward(x, out)   # (B,)
+            loglik, rec_cache = self.decoder.log_prob_forward(x, out, workspace=ws)  # (B,)
             loss = -loglik                                              # (B,)
         else:
             loss, rec_cache = squared_error_forward(out["mean"], x)     # (B,)  ||xhat - x||^2
         return {"loss": loss, "z": z}, (trunk_cache, head_cache, dec_cache, rec_cache)
 
-    def backward(self, dloss, cache):
-        """Gradients of sum_b dloss_b * loss_b. Shapes: dloss (B,) -> dict name -> array."""
+    def backward(self, dloss, cache, workspace=None):
+        """Gradients of sum_b dloss_b * loss_b. Shapes: dloss (B,) -> dict name -> array.
+
+        With a ``workspace`` the gradients are its arrays, overwritten by the next backward pass.
+        """
         trunk_cache, head_cache, dec_cache, rec_cache = cache
+        ws = workspace
         if self.loss == "bernoulli":
-            dout = self.decoder.log_prob_backward(-dloss, rec_cache)    # {"logits": (B, D)}
+            dout = self.decoder.log_prob_backward(-dloss, rec_cache, workspace=ws)  # {"logits": (B, D)}
         else:
             dmean, _ = squared_error_backward(dloss, rec_cache)         # (B, D)  2 (xhat - x)
             dout = {"mean": dmean}                                      # fixed variance: no logvar gradient
-        dz, grads = self.decoder.backward(dout, dec_cache)              # (B, Z)
-        dh, head_grads = self.z_head.backward(dz, head_cache)           # (B, H)
+        dz, grads = self.decoder.backward(dout, dec_cache, workspace=ws)          # (B, Z)
+        dh, head_grads = self.z_head.backward(dz, head_cache, ws)       # (B, H)
         grads.update(head_grads)
-        _, trunk_grads = self.trunk.backward(dh, trunk_cache)
+        # the data needs no gradient: need_dx=False skips the encoder's first-layer product dh W^T
+        _, trunk_grads = self.trunk.backward(dh, trunk_cache, ws, need_dx=False)
         grads.update(trunk_grads)
         return grads
 
-    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, workspace=None):
         """The mean reconstruction loss and its gradient. The model is deterministic: ``rng`` and
-        ``n_samples`` are accepted for a uniform training interface and ignored; ``eps`` must be None."""
+        ``n_samples`` are accepted for a uniform training interface and ignored; ``eps`` must be None.
+        ``workspace``: as for :meth:`numpyvae.VAE.loss_and_grads`; the gradients come back in
+        ``params`` order, laid out as consecutive pieces of one vector."""
         if eps is not None:
             raise ValueError("Autoencoder is deterministic and takes no noise: pass eps=None")
         x = self._data(x)
-        terms, cache = self.forward(x)
+        ws = self._workspace(workspace, like=x)
+        terms, cache = self.forward(x, workspace=ws)
         B = x.shape[0]
         dloss = self.backend.xp.full(B, 1.0 / B, dtype=self.dtype)    # d mean / d loss_b = 1/B
-        return float(terms["loss"].mean()), self._ordered(self.backward(dloss, cache))
+        return float(terms["loss"].mean()), self._ordered(self.backward(dloss, cache, workspace=ws))
 
     def score(self, x, eps=None, rng=None, n_samples=1):
         """Minus the reconstruction loss per datapoint, shape (B,) (higher is better)."""

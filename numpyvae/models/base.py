@@ -3,14 +3,23 @@
 Every model keeps its learned arrays in one flat dict ``params`` (name -> array, as the core
 :class:`numpyvae.VAE` does) and state that is not trained by gradient (EMA statistics, fitted
 priors) in a second dict ``buffers``. Both are plain arrays, so a checkpoint saves them alike.
+
+The fast training path, as in :class:`numpyvae.VAE`: ``params[name]`` are views into one
+contiguous vector (:meth:`BaseModel._set_params`, ``flat_params = True``), and a model class that
+sets ``supports_workspace = True`` takes ``loss_and_grads(..., workspace=ws)``: its arrays come from
+the :class:`numpyvae.Workspace` and its gradients are the consecutive pieces of one vector laid out
+like the parameters (:meth:`BaseModel._workspace`), so an optimizer updates everything in one pass
+(:func:`numpyvae.inplace.check_flat_layout` says whether it can).
 """
 import numpy as np
 
 from ..backend import get_backend
 from ..init import INITIALIZERS
+from ..inplace import pack
 from ..ops.activations import ACTIVATIONS
 from ..validation import check_choice, check_data, check_noise, check_positive_int
 from ..vae import DTYPES, as_generator
+from ..workspace import Workspace, as_workspace
 
 
 def check_hidden_sizes(hidden_sizes, name="hidden_sizes"):
@@ -48,9 +57,19 @@ class BaseModel:
     Subclasses set ``input_dim``, ``dtype``, ``backend``, ``rng``, ``params`` and ``buffers`` (via
     :meth:`_setup_common` and :meth:`_set_params`) and define ``_data_likelihood``: the likelihood
     name used to validate data (``"bernoulli"`` demands values in [0, 1]) or None.
+
+    Capabilities, read from the class by a training engine:
+
+    - ``flat_params``: the parameters are views into one contiguous vector (every model whose
+      parameters come from :meth:`_set_params`).
+    - ``supports_workspace``: ``loss_and_grads`` takes ``workspace=`` and then returns gradients
+      that are consecutive pieces of one vector in ``params`` order. False here; a subclass that
+      threads the workspace through its components says so itself.
     """
 
     needs_labels = False
+    supports_workspace = False
+    flat_params = True
     _data_likelihood = None
 
     def _setup_common(self, input_dim, activation, dtype, rng, init, init_scale, backend):
@@ -64,7 +83,11 @@ class BaseModel:
         self.buffers = {}
 
     def _set_params(self, params):
-        self.params = {name: self.backend.asarray(p, dtype=self.dtype) for name, p in params.items()}
+        """Set ``self.params`` to the values of ``params`` (in its order), as views into one contiguous
+        vector, so an optimizer can update them all in one pass (:func:`numpyvae.inplace.joined`).
+        To load values, write into them in place: ``params[name][...] = value``."""
+        arrays = {name: self.backend.asarray(p, dtype=self.dtype) for name, p in params.items()}
+        _, self.params = pack(arrays, xp=self.backend.xp)
 
     def _init_params(self, *parts):
         """Draw the parameters of every part (layers with ``init_params``) in order from ``self.rng``, so
@@ -100,6 +123,18 @@ class BaseModel:
         n_samples = check_positive_int("n_samples", n_samples)
         return self.backend.standard_normal(self._generator(rng), (n_samples * multiple, x.shape[0], width),
                                             self.dtype)
+
+    def _workspace(self, workspace, like):
+        """The workspace of one ``loss_and_grads`` call, with the gradient buffers laid out.
+
+        ``workspace`` itself (a new :class:`numpyvae.Workspace` for None, so that every array of the
+        call is fresh, as :meth:`numpyvae.VAE.loss_and_grads` does), after making the buffers
+        ``"<param>:grad"`` (where the layers write their gradients) consecutive pieces of one vector
+        in ``params`` order. ``like``: an array of the model's dtype and array type.
+        """
+        ws = Workspace() if workspace is None else as_workspace(workspace)
+        ws.pack({f"{name}:grad": p.shape for name, p in self.params.items()}, like=like)
+        return ws
 
     def _ordered(self, grads):
         """The gradient dict in the order of ``params`` (every key exactly once)."""

@@ -44,6 +44,7 @@ class CVAE(BaseModel):
     """
 
     needs_labels = True
+    supports_workspace = True
 
     def __init__(self, input_dim, condition_dim=10, hidden_sizes=(500,), latent_dim=20, likelihood="bernoulli",
                  activation="tanh", estimator="analytic", beta=1.0, dtype=np.float64, rng=None, init="normal",
@@ -111,17 +112,19 @@ class CVAE(BaseModel):
         return x, self._condition(c, x.shape[0])
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, x, c, eps):
+    def forward(self, x, c, eps, workspace=None):
         """Per-datapoint ELBO terms ``{"elbo", "loglik", "kl"}`` (each (B,)) and the cache.
 
         ``x`` (B, D), ``c`` (B, C) and ``eps`` (L, B, Z) must be validated arrays of the model's dtype.
+        With a ``workspace``, the large intermediate arrays (and so the cache) live in it.
         """
+        ws = workspace
         xc, _ = concat_condition_forward(x, c)                          # (B, D + C)
-        (mu, logvar), enc_cache = self.encoder.forward(self.params, xc)  # (B, Z) each
+        (mu, logvar), enc_cache = self.encoder.forward(self.params, xc, workspace=ws)  # (B, Z) each
         z, rep_cache = reparameterize_forward(mu, logvar, eps)          # (L, B, Z)
         zc, zc_cache = concat_condition_forward(z, c)                   # (L, B, Z + C)
-        out, dec_cache = self.decoder.forward(self.params, zc)          # each (L, B, D)
-        loglik, ll_cache = self.decoder.log_prob_forward(x, out)        # (L, B)
+        out, dec_cache = self.decoder.forward(self.params, zc, workspace=ws)       # each (L, B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out, workspace=ws)     # (L, B)
         L = eps.shape[0]
         loglik_mean = loglik.sum(axis=0) / L                            # (B,)
         if self.estimator == "analytic":
@@ -135,13 +138,17 @@ class CVAE(BaseModel):
         cache = (enc_cache, rep_cache, zc_cache, dec_cache, ll_cache, kl_cache, L)
         return {"elbo": elbo, "loglik": loglik_mean, "kl": kl}, cache
 
-    def backward(self, delbo, cache):
-        """Gradients of sum_b delbo_b * ELBO_b. Shapes: delbo (B,) -> dict name -> array."""
+    def backward(self, delbo, cache, workspace=None):
+        """Gradients of sum_b delbo_b * ELBO_b. Shapes: delbo (B,) -> dict name -> array.
+
+        With a ``workspace`` the gradients are its arrays, overwritten by the next backward pass.
+        """
         enc_cache, rep_cache, zc_cache, dec_cache, ll_cache, kl_cache, L = cache
+        ws = workspace
         xp = self.backend.xp
         dloglik = xp.broadcast_to(delbo / L, (L, delbo.shape[0]))      # (L, B)  d elbo / d loglik_l = 1/L
-        dout = self.decoder.log_prob_backward(dloglik, ll_cache)        # each (L, B, D)
-        dzc, grads = self.decoder.backward(dout, dec_cache)             # (L, B, Z + C)
+        dout = self.decoder.log_prob_backward(dloglik, ll_cache, workspace=ws)   # each (L, B, D)
+        dzc, grads = self.decoder.backward(dout, dec_cache, workspace=ws)        # (L, B, Z + C)
         dz, _ = concat_condition_backward(dzc, zc_cache)                # (L, B, Z)  c is data: its part dropped
         if self.estimator == "analytic":
             dmu_kl, dlogvar_kl = kl_standard_normal_backward(-self.beta * delbo, kl_cache)  # (B, Z)
@@ -151,18 +158,23 @@ class CVAE(BaseModel):
             dz_q, dmu_kl, dlogvar_kl = log_normal_backward(-self.beta * dloglik, logq_cache)
             dz = dz + dz_p + dz_q                                       # z feeds decoder, log p(z), log q(z|x,c)
         dmu_z, dlogvar_z = reparameterize_backward(dz, rep_cache)       # (B, Z)
-        _, enc_grads = self.encoder.backward(dmu_z + dmu_kl, dlogvar_z + dlogvar_kl, enc_cache)
-        grads.update(enc_grads)                                         # mu, logvar feed the sample and the KL
+        # mu, logvar feed the sample and the KL; [x, c] is data: need_dx=False skips its gradient
+        _, enc_grads = self.encoder.backward(dmu_z + dmu_kl, dlogvar_z + dlogvar_kl, enc_cache, workspace=ws,
+                                             need_dx=False)
+        grads.update(enc_grads)
         return grads
 
-    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, c=None):
-        """The loss -mean_b ELBO(x_b | c_b) and its gradient (see :meth:`numpyvae.VAE.loss_and_grads`)."""
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, c=None, workspace=None):
+        """The loss -mean_b ELBO(x_b | c_b) and its gradient (see :meth:`numpyvae.VAE.loss_and_grads`,
+        also for ``workspace``). Returns ``(loss, grads)``, ``grads`` in ``params`` order, laid out as
+        consecutive pieces of one vector."""
         x, c = self._inputs(x, c)
         eps = self._noise(x, eps, rng, n_samples, self.latent_dim)
-        terms, cache = self.forward(x, c, eps)
+        ws = self._workspace(workspace, like=x)
+        terms, cache = self.forward(x, c, eps, workspace=ws)
         B = x.shape[0]
         delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
-        grads = self.backward(delbo, cache)
+        grads = self.backward(delbo, cache, workspace=ws)
         return -float(terms["elbo"].mean()), self._ordered(grads)
 
     def elbo_terms(self, x, eps=None, rng=None, n_samples=1, c=None):

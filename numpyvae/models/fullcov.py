@@ -31,7 +31,8 @@ class FullCovGaussianEncoder:
     """Recognition model q(z | x) = N(mu, L L^T): an MLP and heads ``mu``, ``log_std``, ``offdiag``.
 
     Structure only, like :class:`numpyvae.GaussianEncoder`. For Z = 1 there is no off-diagonal
-    head (and ``offdiag`` is an empty (B, 0) array).
+    head (and ``offdiag`` is an empty (B, 0) array). ``forward`` and ``backward`` take an optional
+    ``workspace`` to draw their arrays from (see :mod:`numpyvae.layers`).
     """
 
     def __init__(self, input_dim, hidden_sizes, latent_dim, activation, name="enc"):
@@ -49,29 +50,32 @@ class FullCovGaussianEncoder:
                 params.update(head.init_params(rng, dtype, init, init_scale))
         return params
 
-    def forward(self, params, x):
+    def forward(self, params, x, workspace=None):
         """Shapes: x (B, input_dim) -> mu (B, Z), log_std (B, Z), offdiag (B, Z (Z - 1) / 2)."""
-        h, trunk_cache = self.trunk.forward(params, x)                # (B, H)
-        mu, mu_cache = self.mu_head.forward(params, h)                # (B, Z)
-        log_std, ls_cache = self.log_std_head.forward(params, h)      # (B, Z)
+        h, trunk_cache = self.trunk.forward(params, x, workspace)     # (B, H)
+        mu, mu_cache = self.mu_head.forward(params, h, workspace)     # (B, Z)
+        log_std, ls_cache = self.log_std_head.forward(params, h, workspace)  # (B, Z)
         if self.offdiag_head is not None:
-            offdiag, off_cache = self.offdiag_head.forward(params, h)  # (B, Z (Z - 1) / 2)
+            offdiag, off_cache = self.offdiag_head.forward(params, h, workspace)  # (B, Z (Z - 1) / 2)
         else:
             offdiag, off_cache = h[:, :0] * 0, None                   # (B, 0)
         return (mu, log_std, offdiag), (trunk_cache, mu_cache, ls_cache, off_cache)
 
-    def backward(self, dmu, dlog_std, doffdiag, cache):
-        """Shapes: dmu (B, Z), dlog_std (B, Z), doffdiag (B, Z (Z - 1) / 2) -> dx, parameter grads."""
+    def backward(self, dmu, dlog_std, doffdiag, cache, workspace=None, need_dx=True):
+        """Shapes: dmu (B, Z), dlog_std (B, Z), doffdiag (B, Z (Z - 1) / 2) -> dx, parameter grads.
+
+        ``need_dx=False`` skips the gradient with respect to the input x (returned as None).
+        """
         trunk_cache, mu_cache, ls_cache, off_cache = cache
-        dh, grads = self.mu_head.backward(dmu, mu_cache)              # (B, H)
-        dh_ls, ls_grads = self.log_std_head.backward(dlog_std, ls_cache)
+        dh, grads = self.mu_head.backward(dmu, mu_cache, workspace)   # (B, H)  the head's own array
+        dh_ls, ls_grads = self.log_std_head.backward(dlog_std, ls_cache, workspace)
         grads.update(ls_grads)
-        dh = dh + dh_ls                                               # h feeds every head
+        dh += dh_ls                                                   # (B, H)  h feeds every head
         if self.offdiag_head is not None:
-            dh_off, off_grads = self.offdiag_head.backward(doffdiag, off_cache)
+            dh_off, off_grads = self.offdiag_head.backward(doffdiag, off_cache, workspace)
             grads.update(off_grads)
-            dh = dh + dh_off
-        dx, trunk_grads = self.trunk.backward(dh, trunk_cache)
+            dh += dh_off
+        dx, trunk_grads = self.trunk.backward(dh, trunk_cache, workspace, need_dx=need_dx)
         grads.update(trunk_grads)
         return dx, grads
 
@@ -91,6 +95,8 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         ``enc.<i>.W/b``, ``enc.mu.W/b``, ``enc.log_std.W/b``, ``enc.offdiag.W/b``
         ((H, Z (Z - 1) / 2); absent for Z = 1), and the decoder's ``dec.*`` as in :class:`numpyvae.VAE`.
     """
+
+    supports_workspace = True
 
     def __init__(self, input_dim, hidden_sizes=(500,), latent_dim=20, likelihood="bernoulli", activation="tanh",
                  estimator="analytic", beta=1.0, dtype=np.float64, rng=None, init="normal", init_scale=0.01,
@@ -121,16 +127,18 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
                 f"beta={self.beta:g}, dtype={self.dtype.name})")
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, x, eps):
+    def forward(self, x, eps, workspace=None):
         """Per-datapoint ``{"elbo", "loglik", "kl"}`` (each (B,)) and the cache.
 
-        ``x`` (B, D) and ``eps`` (L, B, Z) must be validated arrays of the model's dtype.
+        ``x`` (B, D) and ``eps`` (L, B, Z) must be validated arrays of the model's dtype. With a
+        ``workspace``, the large intermediate arrays (and so the cache) live in it.
         """
-        (mu, log_std, offdiag), enc_cache = self.encoder.forward(self.params, x)  # (B,Z), (B,Z), (B,Z(Z-1)/2)
+        ws = workspace
+        (mu, log_std, offdiag), enc_cache = self.encoder.forward(self.params, x, ws)  # (B,Z), (B,Z), (B,Z(Z-1)/2)
         Lm, tril_cache = scale_tril_forward(log_std, offdiag)           # (B, Z, Z)
         z, rep_cache = tril_reparameterize_forward(mu, Lm, eps)         # (L, B, Z)
-        out, dec_cache = self.decoder.forward(self.params, z)           # each (L, B, D)
-        loglik, ll_cache = self.decoder.log_prob_forward(x, out)        # (L, B)
+        out, dec_cache = self.decoder.forward(self.params, z, workspace=ws)        # each (L, B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out, workspace=ws)     # (L, B)
         L = eps.shape[0]
         loglik_mean = loglik.sum(axis=0) / L                            # (B,)
         if self.estimator == "analytic":
@@ -145,13 +153,17 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         cache = (enc_cache, tril_cache, rep_cache, dec_cache, ll_cache, kl_cache, L)
         return {"elbo": elbo, "loglik": loglik_mean, "kl": kl}, cache
 
-    def backward(self, delbo, cache):
-        """Gradients of sum_b delbo_b * ELBO_b. Shapes: delbo (B,) -> dict name -> array."""
+    def backward(self, delbo, cache, workspace=None):
+        """Gradients of sum_b delbo_b * ELBO_b. Shapes: delbo (B,) -> dict name -> array.
+
+        With a ``workspace`` the gradients are its arrays, overwritten by the next backward pass.
+        """
         enc_cache, tril_cache, rep_cache, dec_cache, ll_cache, kl_cache, L = cache
+        ws = workspace
         xp = self.backend.xp
         dloglik = xp.broadcast_to(delbo / L, (L, delbo.shape[0]))      # (L, B)  d elbo / d loglik_l = 1/L
-        dout = self.decoder.log_prob_backward(dloglik, ll_cache)        # each (L, B, D)
-        dz, grads = self.decoder.backward(dout, dec_cache)              # (L, B, Z)
+        dout = self.decoder.log_prob_backward(dloglik, ll_cache, workspace=ws)   # each (L, B, D)
+        dz, grads = self.decoder.backward(dout, dec_cache, workspace=ws)         # (L, B, Z)
         if self.estimator == "analytic":
             dmu_kl, dL_kl = kl_tril_standard_normal_backward(-self.beta * delbo, kl_cache)  # (B,Z), (B,Z,Z)
             dlog_std_kl = 0.0
@@ -163,18 +175,23 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         dmu_z, dL_z = tril_reparameterize_backward(dz, rep_cache)       # (B, Z), (B, Z, Z)
         dlog_std, doffdiag = scale_tril_backward(dL_z + dL_kl, tril_cache)  # L feeds the sample and the KL
         dlog_std = dlog_std + dlog_std_kl                               # (B, Z)
-        _, enc_grads = self.encoder.backward(dmu_z + dmu_kl, dlog_std, doffdiag, enc_cache)
+        # the data needs no gradient: need_dx=False skips the encoder's first-layer product dh W^T
+        _, enc_grads = self.encoder.backward(dmu_z + dmu_kl, dlog_std, doffdiag, enc_cache, workspace=ws,
+                                             need_dx=False)
         grads.update(enc_grads)
         return grads
 
-    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
-        """The loss -mean_b ELBO(x_b) and its gradient (see :meth:`numpyvae.VAE.loss_and_grads`)."""
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, workspace=None):
+        """The loss -mean_b ELBO(x_b) and its gradient (see :meth:`numpyvae.VAE.loss_and_grads`, also
+        for ``workspace``). Returns ``(loss, grads)``, ``grads`` in ``params`` order, laid out as
+        consecutive pieces of one vector."""
         x = self._data(x)
         eps = self._noise(x, eps, rng, n_samples, self.latent_dim)
-        terms, cache = self.forward(x, eps)
+        ws = self._workspace(workspace, like=x)
+        terms, cache = self.forward(x, eps, workspace=ws)
         B = x.shape[0]
         delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
-        grads = self.backward(delbo, cache)
+        grads = self.backward(delbo, cache, workspace=ws)
         return -float(terms["elbo"].mean()), self._ordered(grads)
 
     def elbo_terms(self, x, eps=None, rng=None, n_samples=1):

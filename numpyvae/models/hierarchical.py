@@ -54,6 +54,8 @@ class HierarchicalVAE(ImportanceWeightedModel):
         Z1 + Z2, the width of one sample's noise.
     """
 
+    supports_workspace = True
+
     def __init__(self, input_dim, hidden_sizes=(200, 200), latent_dims=(100, 50), hidden_sizes2=(100, 100), k=1,
                  likelihood="bernoulli", activation="tanh", beta=1.0, dtype=np.float64, rng=None, init="normal",
                  init_scale=0.01, sigma=1.0, backend=None):
@@ -96,23 +98,27 @@ class HierarchicalVAE(ImportanceWeightedModel):
                 f"dtype={self.dtype.name})")
 
     # ------------------------------------------------------------------ log-weights
-    def _log_weights_forward(self, x, eps, beta):
-        """x (B, D), eps (L, B, Z1 + Z2) -> logw (L, B)."""
+    def _log_weights_forward(self, x, eps, beta, workspace=None):
+        """x (B, D), eps (L, B, Z1 + Z2) -> logw (L, B).
+
+        Each of the four networks runs once, under its own parameter prefix, so they share one
+        ``workspace`` without their arrays colliding."""
+        ws = workspace
         Z1, Z2 = self.latent_dims
         L, B = eps.shape[0], eps.shape[1]
         N = L * B
         eps1 = eps[..., :Z1]                                            # (L, B, Z1)
         eps2 = eps[..., Z1:].reshape(1, N, Z2)                          # (1, N, Z2)  one sample per z1
-        (mu1, lv1), enc1_cache = self.enc1.forward(self.params, x)      # (B, Z1) each
+        (mu1, lv1), enc1_cache = self.enc1.forward(self.params, x, ws)  # (B, Z1) each
         z1, rep1_cache = reparameterize_forward(mu1, lv1, eps1)         # (L, B, Z1)
         z1f = z1.reshape(N, Z1)                                         # (N, Z1)
-        (mu2, lv2), enc2_cache = self.enc2.forward(self.params, z1f)    # (N, Z2) each
+        (mu2, lv2), enc2_cache = self.enc2.forward(self.params, z1f, ws)  # (N, Z2) each
         z2, rep2_cache = reparameterize_forward(mu2, lv2, eps2)         # (1, N, Z2)
         z2 = z2[0]                                                      # (N, Z2)
-        (pm1, plv1), dec2_cache = self.dec2.forward(self.params, z2)    # (N, Z1) each
-        out, dec1_cache = self.dec1.forward(self.params, z1)            # each (L, B, D)
+        (pm1, plv1), dec2_cache = self.dec2.forward(self.params, z2, ws)  # (N, Z1) each
+        out, dec1_cache = self.dec1.forward(self.params, z1, ws)        # each (L, B, D)
 
-        loglik, ll_cache = self.dec1.log_prob_forward(x, out)           # (L, B)  log p(x | z1)
+        loglik, ll_cache = self.dec1.log_prob_forward(x, out, ws)       # (L, B)  log p(x | z1)
         logp1, p1_cache = log_normal_forward(z1f, pm1, plv1)            # (N,)    log p(z1 | z2)
         logp2, p2_cache = log_standard_normal_forward(z2)               # (N,)    log p(z2)
         logq1, q1_cache = log_normal_forward(z1, mu1, lv1)              # (L, B)  log q(z1 | x)
@@ -123,33 +129,35 @@ class HierarchicalVAE(ImportanceWeightedModel):
                  p2_cache, q1_cache, q2_cache, beta, L, B)
         return logw, cache
 
-    def _log_weights_backward(self, dlogw, cache):
+    def _log_weights_backward(self, dlogw, cache, workspace=None):
         """Shapes: dlogw (L, B) -> dict name -> array (docs/variants.md, hierarchical VAE)."""
         (enc1_cache, rep1_cache, enc2_cache, rep2_cache, dec2_cache, dec1_cache, ll_cache, p1_cache, p2_cache,
          q1_cache, q2_cache, beta, L, B) = cache
         Z1, _ = self.latent_dims
+        ws = workspace
         N = L * B
         dratio = beta * dlogw                                           # (L, B)  d logw / d log_ratio = beta
         dratio_f = dratio.reshape(N)                                    # (N,)
 
         # top layer: z2 feeds log p(z1|z2) (through dec2), log p(z2) and log q(z2|z1)
         dz1_p1, dpm1, dplv1 = log_normal_backward(dratio_f, p1_cache)   # (N, Z1) each
-        dz2_dec, grads = self.dec2.backward(dpm1, dplv1, dec2_cache)    # (N, Z2)
+        dz2_dec, grads = self.dec2.backward(dpm1, dplv1, dec2_cache, ws)  # (N, Z2)
         dz2_p = log_standard_normal_backward(dratio_f, p2_cache)        # (N, Z2)
         dz2_q, dmu2_q, dlv2_q = log_normal_backward(-dratio_f, q2_cache)  # (N, Z2) each
         dz2 = dz2_dec + dz2_p + dz2_q                                   # (N, Z2)  three consumers of z2
         dmu2_z, dlv2_z = reparameterize_backward(dz2[None], rep2_cache)  # (N, Z2)
-        dz1_enc2, enc2_grads = self.enc2.backward(dmu2_z + dmu2_q, dlv2_z + dlv2_q, enc2_cache)  # (N, Z1)
+        dz1_enc2, enc2_grads = self.enc2.backward(dmu2_z + dmu2_q, dlv2_z + dlv2_q, enc2_cache, ws)  # (N, Z1)
         grads.update(enc2_grads)
 
         # bottom layer: z1 feeds p(x|z1), log p(z1|z2), q(z2|z1) (through enc2) and log q(z1|x)
-        dout = self.dec1.log_prob_backward(dlogw, ll_cache)             # each (L, B, D)
-        dz1_x, dec1_grads = self.dec1.backward(dout, dec1_cache)        # (L, B, Z1)
+        dout = self.dec1.log_prob_backward(dlogw, ll_cache, ws)         # each (L, B, D)
+        dz1_x, dec1_grads = self.dec1.backward(dout, dec1_cache, ws)    # (L, B, Z1)
         grads.update(dec1_grads)
         dz1_q, dmu1_q, dlv1_q = log_normal_backward(-dratio, q1_cache)  # (L, B, Z1), (B, Z1), (B, Z1)
         dz1 = dz1_x + dz1_q + (dz1_p1 + dz1_enc2).reshape(L, B, Z1)     # (L, B, Z1)  four consumers of z1
         dmu1_z, dlv1_z = reparameterize_backward(dz1, rep1_cache)       # (B, Z1)
-        _, enc1_grads = self.enc1.backward(dmu1_z + dmu1_q, dlv1_z + dlv1_q, enc1_cache)
+        # the data needs no gradient: need_dx=False skips enc1's first-layer product dh W^T
+        _, enc1_grads = self.enc1.backward(dmu1_z + dmu1_q, dlv1_z + dlv1_q, enc1_cache, ws, need_dx=False)
         grads.update(enc1_grads)
         return grads
 

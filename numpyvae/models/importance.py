@@ -24,8 +24,11 @@ class ImportanceWeightedModel(BaseModel):
 
     - ``latent_dim``: the width of the noise eps of one sample (what
       :func:`numpyvae.importance_sampled_log_px` draws);
-    - ``_log_weights_forward(x, eps, beta) -> (logw (L, B), cache)``;
-    - ``_log_weights_backward(dlogw (L, B), cache) -> grads dict``.
+    - ``_log_weights_forward(x, eps, beta, workspace=None) -> (logw (L, B), cache)``;
+    - ``_log_weights_backward(dlogw (L, B), cache, workspace=None) -> grads dict``;
+
+    both drawing their arrays (and the gradient buffers ``"<param>:grad"``) from ``workspace`` when
+    one is given, and set ``supports_workspace = True``.
     """
 
     def _setup_bound(self, k, beta):
@@ -35,24 +38,28 @@ class ImportanceWeightedModel(BaseModel):
         self.beta = float(beta)
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, x, eps, k=None):
+    def forward(self, x, eps, k=None, workspace=None):
         """The k-sample bound of every datapoint and the cache for :meth:`backward`.
 
         ``x`` (B, D) and ``eps`` (S * k, B, latent_dim) must be validated arrays of the model's
-        dtype. Returns ``terms, cache`` with ``terms = {"bound": (B,), "logw": (S * k, B)}``.
+        dtype. Returns ``terms, cache`` with ``terms = {"bound": (B,), "logw": (S * k, B)}``. With a
+        ``workspace``, the large intermediate arrays (and so the cache) live in it.
         """
         k = self.k if k is None else k
-        logw, lw_cache = self._log_weights_forward(x, eps, self.beta)   # (S*k, B)
+        logw, lw_cache = self._log_weights_forward(x, eps, self.beta, workspace=workspace)  # (S*k, B)
         bound, bound_cache = iwae_bound_forward(logw, k)                # (B,)
         return {"bound": bound, "logw": logw}, (lw_cache, bound_cache)
 
-    def backward(self, dbound, cache):
-        """Gradients of sum_b dbound_b * bound_b. Shapes: dbound (B,) -> dict name -> array."""
+    def backward(self, dbound, cache, workspace=None):
+        """Gradients of sum_b dbound_b * bound_b. Shapes: dbound (B,) -> dict name -> array.
+
+        With a ``workspace`` the gradients are its arrays, overwritten by the next backward pass.
+        """
         lw_cache, bound_cache = cache
         dlogw = iwae_bound_backward(dbound, bound_cache)                # (S*k, B)  dbound/S * w~
-        return self._log_weights_backward(dlogw, lw_cache)
+        return self._log_weights_backward(dlogw, lw_cache, workspace=workspace)
 
-    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, workspace=None):
         """The loss -mean_b bound_b (nats per datapoint) and its gradient.
 
         Parameters
@@ -61,18 +68,24 @@ class ImportanceWeightedModel(BaseModel):
         eps : array (S * k, B, latent_dim), optional
             The noise, S groups of k samples (group s is rows s*k .. s*k + k - 1). With it the result
             is deterministic. Otherwise S = ``n_samples`` groups are drawn from ``rng``.
+        workspace : numpyvae.Workspace, optional
+            Keeps the step's arrays from one call to the next (see
+            :meth:`numpyvae.VAE.loss_and_grads`): the gradients are then its arrays, valid until
+            the next call with it. Without one, every call returns new arrays.
 
         Returns
         -------
         loss : float
-        grads : dict with exactly the keys of ``params``.
+        grads : dict with exactly the keys of ``params``, in their order: consecutive pieces of one
+            vector laid out like the parameters.
         """
         x = self._data(x)
         eps = self._noise(x, eps, rng, n_samples, self.latent_dim, multiple=self.k)
-        terms, cache = self.forward(x, eps)
+        ws = self._workspace(workspace, like=x)
+        terms, cache = self.forward(x, eps, workspace=ws)
         B = x.shape[0]
         dbound = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)  # d loss / d bound_b = -1/B
-        grads = self.backward(dbound, cache)
+        grads = self.backward(dbound, cache, workspace=ws)
         return -float(terms["bound"].mean()), self._ordered(grads)
 
     # ------------------------------------------------------------------ scores

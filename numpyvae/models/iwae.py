@@ -48,6 +48,7 @@ class IWAE(StandardNormalPriorMixin, ImportanceWeightedModel):
     """
 
     _data_likelihood = None
+    supports_workspace = True
 
     def __init__(self, input_dim, hidden_sizes=(500,), latent_dim=20, k=5, likelihood="bernoulli",
                  activation="tanh", beta=1.0, dtype=np.float64, rng=None, init="normal", init_scale=0.01,
@@ -75,29 +76,32 @@ class IWAE(StandardNormalPriorMixin, ImportanceWeightedModel):
         return f"IWAE({arch}, k={self.k}, likelihood={self.likelihood!r}, beta={self.beta:g}, dtype={self.dtype.name})"
 
     # ------------------------------------------------------------------ log-weights
-    def _log_weights_forward(self, x, eps, beta):
+    def _log_weights_forward(self, x, eps, beta, workspace=None):
         """log w = log p(x|z) + beta (log p(z) - log q(z|x)).  x (B, D), eps (L, B, Z) -> logw (L, B)."""
-        (mu, logvar), enc_cache = self.encoder.forward(self.params, x)   # (B, Z), (B, Z)
+        ws = workspace
+        (mu, logvar), enc_cache = self.encoder.forward(self.params, x, workspace=ws)   # (B, Z), (B, Z)
         z, rep_cache = reparameterize_forward(mu, logvar, eps)          # (L, B, Z)
-        out, dec_cache = self.decoder.forward(self.params, z)           # each (L, B, D)
-        loglik, ll_cache = self.decoder.log_prob_forward(x, out)        # (L, B)  log p(x | z_l)
+        out, dec_cache = self.decoder.forward(self.params, z, workspace=ws)        # each (L, B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out, workspace=ws)     # (L, B)  log p(x | z_l)
         logp, logp_cache = log_standard_normal_forward(z)               # (L, B)  log p(z_l)
         logq, logq_cache = log_normal_forward(z, mu, logvar)            # (L, B)  log q(z_l | x)
         logw = loglik + beta * (logp - logq)                            # (L, B)
         return logw, (enc_cache, rep_cache, dec_cache, ll_cache, logp_cache, logq_cache, beta)
 
-    def _log_weights_backward(self, dlogw, cache):
+    def _log_weights_backward(self, dlogw, cache, workspace=None):
         """Shapes: dlogw (L, B) -> dict name -> array."""
         enc_cache, rep_cache, dec_cache, ll_cache, logp_cache, logq_cache, beta = cache
-        dout = self.decoder.log_prob_backward(dlogw, ll_cache)          # each (L, B, D)
-        dz_x, grads = self.decoder.backward(dout, dec_cache)            # (L, B, Z)
+        ws = workspace
+        dout = self.decoder.log_prob_backward(dlogw, ll_cache, workspace=ws)   # each (L, B, D)
+        dz_x, grads = self.decoder.backward(dout, dec_cache, workspace=ws)     # (L, B, Z)
         dz_p = log_standard_normal_backward(beta * dlogw, logp_cache)   # (L, B, Z)
         dz_q, dmu_q, dlogvar_q = log_normal_backward(-beta * dlogw, logq_cache)  # (L,B,Z), (B,Z), (B,Z)
         dz = dz_x + dz_p + dz_q                                         # z feeds p(x|z), p(z) and q(z|x)
         dmu_z, dlogvar_z = reparameterize_backward(dz, rep_cache)       # (B, Z)
         dmu = dmu_z + dmu_q                                             # mu feeds the sample and q(z|x)
         dlogvar = dlogvar_z + dlogvar_q                                 # logvar likewise
-        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache)
+        # the data needs no gradient: need_dx=False skips the encoder's first-layer product dh W^T
+        _, enc_grads = self.encoder.backward(dmu, dlogvar, enc_cache, workspace=ws, need_dx=False)
         grads.update(enc_grads)
         return grads
 

@@ -27,6 +27,7 @@ from ..layers import MLP, Dense
 from ..ops.quantize import (gather_rows_backward, gather_rows_forward, nearest_code, squared_error_backward,
                             squared_error_forward)
 from ..validation import check_choice, check_positive_int
+from ..workspace import as_workspace
 from .base import BaseModel, check_hidden_sizes, check_nonnegative
 
 CODEBOOK_UPDATES = ("gradient", "ema")
@@ -67,6 +68,8 @@ class VQVAE(BaseModel):
         With EMA updates, ``vq.ema_count`` (K,), the moving average of the code counts; after :meth:`fit_prior`,
         ``vq.prior_logprobs`` (M, K).
     """
+
+    supports_workspace = True
 
     def __init__(self, input_dim, hidden_sizes=(500,), n_latents=8, code_dim=16, codebook_size=64,
                  likelihood="bernoulli", activation="tanh", beta_commit=0.25, codebook_update="gradient",
@@ -117,67 +120,77 @@ class VQVAE(BaseModel):
                 f"K={self.codebook_size}, codebook_update={self.codebook_update!r}, dtype={self.dtype.name})")
 
     # ------------------------------------------------------------------ the objective
-    def _encode(self, x):
+    def _encode(self, x, workspace=None):
         """z_e (B, M, d) and the encoder cache."""
-        h, trunk_cache = self.trunk.forward(self.params, x)             # (B, H)
-        ze, head_cache = self.z_head.forward(self.params, h)            # (B, M d)
+        h, trunk_cache = self.trunk.forward(self.params, x, workspace)  # (B, H)
+        ze, head_cache = self.z_head.forward(self.params, h, workspace)  # (B, M d)
         return ze.reshape(x.shape[0], self.n_latents, self.code_dim), (trunk_cache, head_cache)
 
-    def forward(self, x):
+    def forward(self, x, workspace=None):
         """Per-datapoint loss terms and the cache for :meth:`backward`.
 
         Returns ``terms, cache`` with ``terms = {"loss": (B,), "loglik": (B,), "sq_dist": (B,),
         "indices": (B, M)}``: loss = -loglik + (w_cb + beta_commit) * sq_dist, where sq_dist =
-        ||z_e - z_q||^2 and w_cb = 1 for gradient codebook updates, 0 for EMA ones.
+        ||z_e - z_q||^2 and w_cb = 1 for gradient codebook updates, 0 for EMA ones. With a
+        ``workspace``, the large intermediate arrays (and so the cache) live in it.
         """
+        ws = workspace
         B = x.shape[0]
-        ze, enc_cache = self._encode(x)                                 # (B, M, d)
+        ze, enc_cache = self._encode(x, ws)                             # (B, M, d)
         indices = nearest_code(ze, self.params["vq.codebook"])          # (B, M)  no gradient
         zq, gather_cache = gather_rows_forward(self.params["vq.codebook"], indices)  # (B, M, d)
-        out, dec_cache = self.decoder.forward(self.params, zq.reshape(B, -1))       # each (B, D)
-        loglik, ll_cache = self.decoder.log_prob_forward(x, out)        # (B,)
+        out, dec_cache = self.decoder.forward(self.params, zq.reshape(B, -1), workspace=ws)  # each (B, D)
+        loglik, ll_cache = self.decoder.log_prob_forward(x, out, workspace=ws)         # (B,)
         sq, sq_cache = squared_error_forward(ze, zq)                    # (B,)  ||z_e - z_q||^2
         w_cb = 1.0 if self.codebook_update == "gradient" else 0.0
         loss = -loglik + (w_cb + self.beta_commit) * sq                 # (B,)  codebook + commitment terms
         terms = {"loss": loss, "loglik": loglik, "sq_dist": sq, "indices": indices}
         return terms, (enc_cache, ze, gather_cache, dec_cache, ll_cache, sq_cache, w_cb, B)
 
-    def backward(self, dloss, cache):
+    def backward(self, dloss, cache, workspace=None):
         """The VQ-VAE gradient of sum_b dloss_b * loss_b (straight-through for the encoder).
 
-        Shapes: dloss (B,) -> dict name -> array.
+        Shapes: dloss (B,) -> dict name -> array. With a ``workspace`` the gradients are its
+        arrays, overwritten by the next backward pass.
         """
         enc_cache, ze, gather_cache, dec_cache, ll_cache, sq_cache, w_cb, B = cache
         trunk_cache, head_cache = enc_cache
-        dout = self.decoder.log_prob_backward(-dloss, ll_cache)         # each (B, D)
-        dzq_flat, grads = self.decoder.backward(dout, dec_cache)        # (B, M d)
+        ws = as_workspace(workspace)
+        dout = self.decoder.log_prob_backward(-dloss, ll_cache, workspace=ws)    # each (B, D)
+        dzq_flat, grads = self.decoder.backward(dout, dec_cache, workspace=ws)   # (B, M d)
         dzq = dzq_flat.reshape(ze.shape)                                # (B, M, d)
         # the same ||z_e - z_q||^2 serves both losses; stop-gradients route its two partials apart:
         dze_sq, dzq_sq = squared_error_backward(dloss, sq_cache)        # 2 (z_e - z_q), -2 (z_e - z_q)
         dze = dzq + self.beta_commit * dze_sq                           # straight-through + commitment (sg on z_q)
-        dcodebook = gather_rows_backward(w_cb * dzq_sq, gather_cache)   # codebook loss only (sg on z_e)
-        grads["vq.codebook"] = dcodebook                                # (K, d)
-        dh, head_grads = self.z_head.backward(dze.reshape(B, -1), head_cache)   # (B, H)
+        dcodebook = gather_rows_backward(w_cb * dzq_sq, gather_cache)   # (K, d)  codebook loss only (sg on z_e)
+        codebook = self.params["vq.codebook"]
+        grads["vq.codebook"] = ws.empty("vq.codebook:grad", codebook.shape, codebook)  # (K, d)  its buffer
+        grads["vq.codebook"][...] = dcodebook                           # the op makes its own array: copied in
+        dh, head_grads = self.z_head.backward(dze.reshape(B, -1), head_cache, ws)  # (B, H)
         grads.update(head_grads)
-        _, trunk_grads = self.trunk.backward(dh, trunk_cache)
+        # the data needs no gradient: need_dx=False skips the encoder's first-layer product dh W^T
+        _, trunk_grads = self.trunk.backward(dh, trunk_cache, ws, need_dx=False)
         grads.update(trunk_grads)
         return grads
 
-    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1):
+    def loss_and_grads(self, x, eps=None, rng=None, n_samples=1, workspace=None):
         """The loss mean_b loss_b and its VQ-VAE gradient; with EMA codebook updates, also one EMA step.
 
         The model is deterministic: ``rng`` and ``n_samples`` are accepted for a uniform training
         interface and ignored; ``eps`` must be None. With ``codebook_update="ema"`` this call is the
         training step of the codebook: after computing the loss and gradient it moves
         ``params["vq.codebook"]`` (whose gradient is zero) in place by one EMA update.
+        ``workspace``: as for :meth:`numpyvae.VAE.loss_and_grads`; the gradients come back in
+        ``params`` order, laid out as consecutive pieces of one vector.
         """
         if eps is not None:
             raise ValueError("VQVAE is deterministic and takes no noise: pass eps=None")
         x = self._data(x)
-        terms, cache = self.forward(x)
+        ws = self._workspace(workspace, like=x)
+        terms, cache = self.forward(x, workspace=ws)
         B = x.shape[0]
         dloss = self.backend.xp.full(B, 1.0 / B, dtype=self.dtype)    # d mean / d loss_b = 1/B
-        grads = self.backward(dloss, cache)
+        grads = self.backward(dloss, cache, workspace=ws)
         if self.codebook_update == "ema":
             self._ema_update(cache[1], terms["indices"])
         return float(terms["loss"].mean()), self._ordered(grads)
