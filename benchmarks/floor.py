@@ -90,7 +90,7 @@ def numpy_blas():
     """
     import os
 
-    from numpyvae.blas_kernels import openblas_corename
+    from numpyvae.arrays.blas import openblas_corename
 
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]

@@ -163,7 +163,7 @@ def worker(cfg):
         candidates["gradient"] = lambda: model.loss_and_grads(x, eps)
         _, grads = model.loss_and_grads(x, eps)
     try:                                                              # as the step has them: one vector each
-        from numpyvae.inplace import pack
+        from numpyvae.arrays.inplace import pack
         _, adam_params = pack({k: p.copy() for k, p in model.params.items()})
         _, grads = pack(grads)
     except ImportError:
@@ -201,7 +201,7 @@ def worker(cfg):
 
 def _openblas_kernels(np):
     """The kernel family NumPy's OpenBLAS chose (e.g. 'Haswell'), or '?' when it cannot be asked."""
-    from numpyvae.blas_kernels import openblas_corename
+    from numpyvae.arrays.blas import openblas_corename
 
     return openblas_corename() or "?"
 
@@ -211,7 +211,7 @@ def _stage_times(nv, made, n_steps):
     import statistics
     import time
 
-    import numpyvae.vae as vae_module
+    import numpyvae.models.vae as vae_module
 
     step, model, opt, _ = made
     spent = {}

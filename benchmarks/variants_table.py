@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO))
 
 import numpyvae as nv  # noqa: E402
 from numpyvae.datasets import bernoulli_binarize, load_dataset  # noqa: E402
-from numpyvae.models import IWAE, FullCovVAE, HierarchicalVAE, active_units, estimate_log_px  # noqa: E402
+from numpyvae.evaluation import active_units, importance_sampled_log_px  # noqa: E402
+from numpyvae.models import IWAE, FullCovVAE, HierarchicalVAE  # noqa: E402
 
 TEST_BINARIZATION_SEED = 12345
 ONE_LAYER = dict(input_dim=784, hidden_sizes=(200, 200), latent_dim=50, activation="tanh")
@@ -86,7 +87,7 @@ def train(model, x_train, epochs, batch_size, lr, rng, log_every):
 def evaluate(model, x_test, eval_k, rng):
     elbo = np.concatenate([nv.backend.NUMPY.to_numpy(model.elbo(x_test[s:s + 500], rng=rng, n_samples=10))
                            for s in range(0, x_test.shape[0], 500)])
-    log_px, mc_stderr = estimate_log_px(model, x_test, n_samples=eval_k, rng=rng, batch_size=100)
+    log_px, mc_stderr = importance_sampled_log_px(model, x_test, n_samples=eval_k, rng=rng, batch_size=100)
     au = active_units(model, x_test, rng=rng, n_samples=100)
     n = x_test.shape[0]
     return {"elbo": float(elbo.mean()), "elbo_se": float(elbo.std() / np.sqrt(n)),

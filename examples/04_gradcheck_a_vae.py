@@ -34,8 +34,8 @@ from unittest import mock
 import numpy as np
 
 import numpyvae as nv
-import numpyvae.layers
-import numpyvae.vae
+import numpyvae.nn.layers
+import numpyvae.models.vae
 from numpyvae.gradcheck import check_model
 from numpyvae.ops.gaussian import kl_standard_normal_forward, log_normal_forward, log_standard_normal_forward
 from numpyvae.ops.linear import linear_backward
@@ -78,13 +78,13 @@ def reparameterize_backward_variance(dz, cache):
 
 def kl_closed_vs_monte_carlo(model, x, rng, n):
     """Closed-form KL(q || N(0, I)) against (1/n) sum_l [log q(z_l) - log p(z_l)], z_l drawn with the
-    sampler the model uses (``numpyvae.vae.reparameterize_forward``, patched or not).
+    sampler the model uses (``numpyvae.models.vae.reparameterize_forward``, patched or not).
 
     Returns (closed (B,), monte carlo (B,), standard error (B,)).
     """
     mu, logvar = model.encode(x)                                      # (B, Z)
     eps = rng.standard_normal((n, *mu.shape))                         # (n, B, Z)
-    z, _ = numpyvae.vae.reparameterize_forward(mu, logvar, eps)       # the model's own sampler
+    z, _ = numpyvae.models.vae.reparameterize_forward(mu, logvar, eps)       # the model's own sampler
     logq, _ = log_normal_forward(z, mu, logvar)                       # (n, B)
     logp, _ = log_standard_normal_forward(z)                          # (n, B)
     d = logq - logp
@@ -116,13 +116,13 @@ def main(argv=None):
 
     # ---- 2. planted bugs that the check catches
     print("\n2a. BUG: kl_standard_normal_backward without the 1/2 in dKL/dlogvar")
-    with mock.patch.object(numpyvae.vae, "kl_standard_normal_backward", kl_backward_missing_half):
+    with mock.patch.object(numpyvae.models.vae, "kl_standard_normal_backward", kl_backward_missing_half):
         bug_kl = check_model(small_vae(), x, eps, rng=0)
     print(bug_kl.table(TOL))
     print("   failing:", ", ".join(r.name for r in bug_kl.failures(TOL)))
 
     print("\n2b. BUG: linear_backward returns the mean of dy over the batch as db, not the sum")
-    with mock.patch.object(numpyvae.layers, "linear_backward", linear_backward_mean_bias):
+    with mock.patch.object(numpyvae.nn.layers, "linear_backward", linear_backward_mean_bias):
         bug_b = check_model(small_vae(), x, eps, rng=0)
     print(bug_b.table(TOL))
     print("   failing:", ", ".join(r.name for r in bug_b.failures(TOL)))
@@ -132,8 +132,8 @@ def main(argv=None):
 
     # ---- 3. a bug that no gradient check can see
     print("\n3. BUG: the sampler uses the variance, z = mu + exp(logvar) * eps, with a matching backward")
-    patches = (mock.patch.object(numpyvae.vae, "reparameterize_forward", reparameterize_forward_variance),
-               mock.patch.object(numpyvae.vae, "reparameterize_backward", reparameterize_backward_variance))
+    patches = (mock.patch.object(numpyvae.models.vae, "reparameterize_forward", reparameterize_forward_variance),
+               mock.patch.object(numpyvae.models.vae, "reparameterize_backward", reparameterize_backward_variance))
     n = 20000 if args.quick else 200000
     bug_model = small_vae()
     with patches[0], patches[1]:

@@ -31,7 +31,8 @@ import numpy as np
 
 import numpyvae as nv
 from numpyvae.datasets import DatasetNotFoundError, bernoulli_binarize, load_dataset
-from numpyvae.models import IWAE, active_units
+from numpyvae.evaluation import active_units
+from numpyvae.models import IWAE
 from numpyvae.ops.stable import logmeanexp
 
 

@@ -7,7 +7,7 @@ A VAE with no hidden layers and a Gaussian decoder of fixed variance is a linear
     z ~ N(0, I_K),   x | z ~ N(z W + b, sigma^2 I)      =>      x ~ N(b, W^T W + sigma^2 I),
 
 i.e. probabilistic PCA (Tipping & Bishop 1999), whose log p(x) is exact
-(``numpyvae.linear_gaussian.linear_gaussian_logpdf``). Its posterior p(z | x) is Gaussian with a
+(``numpyvae.evaluation.linear_gaussian.linear_gaussian_logpdf``). Its posterior p(z | x) is Gaussian with a
 covariance that does not depend on x, and at the maximum-likelihood solution that covariance is
 diagonal, so the VAE's diagonal-Gaussian encoder can match it exactly: the ELBO becomes tight and
 the linear VAE recovers PPCA (Lucas et al. 2019, "Don't Blame the ELBO!"). The script
@@ -32,7 +32,7 @@ import numpy as np
 from scipy.linalg import subspace_angles
 
 import numpyvae as nv
-from numpyvae.linear_gaussian import linear_gaussian_logpdf
+from numpyvae.evaluation.linear_gaussian import linear_gaussian_logpdf
 
 
 def make_model(rng, d=20, k=3):

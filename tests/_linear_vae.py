@@ -10,7 +10,7 @@ diagonal-Gaussian encoder with no hidden layers represents it exactly.
 import numpy as np
 
 import numpyvae as nv
-from numpyvae.linear_gaussian import ppca_closed_form
+from numpyvae.evaluation.linear_gaussian import ppca_closed_form
 
 
 def make_data(rng, n=400, d=6, k=2, noise=0.3):

@@ -1,10 +1,10 @@
-"""numpyvae.blas_kernels: reading the CPU's flags and OpenBLAS's kernels, and the advice given."""
+"""numpyvae.arrays.blas: reading the CPU's flags and OpenBLAS's kernels, and the advice given."""
 import os
 import platform
 import subprocess
 import sys
 
-from numpyvae.blas_kernels import AVX512_FLAGS, cpu_flags, faster_coretype, openblas_corename
+from numpyvae.arrays.blas import AVX512_FLAGS, cpu_flags, faster_coretype, openblas_corename
 
 AVX512 = set(AVX512_FLAGS) | {"avx2", "fma"}
 

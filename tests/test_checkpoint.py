@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import numpyvae as nv
-from numpyvae.model_registry import build_model, get_model_class, model_name, model_names, register_model
+from numpyvae.models.registry import build_model, get_model_class, model_name, model_names, register_model
 from numpyvae.training import load_checkpoint, load_model, save_checkpoint
 from numpyvae.training.checkpoint import rng_from_state, rng_state
 
@@ -139,7 +139,7 @@ class TinyModel:
         r = x - self.params["w"]
         return float(0.5 * (r ** 2).sum(axis=1).mean()), {"w": -r.mean(axis=0)}
 
-    def score(self, x, rng=None, n_samples=1):
+    def bound(self, x, rng=None, n_samples=1):
         """Minus the per-datapoint loss, shape (B,)."""
         return -0.5 * ((x - self.params["w"]) ** 2).sum(axis=1)
 
@@ -162,7 +162,7 @@ def test_registered_models_are_saved_loaded_and_trained(tmp_path):
     history = Trainer(m2, epochs=20, optimizer="sgd", lr=0.5, batch_size=20, checkpoint_path=ckpt).fit(x)
     assert np.allclose(m2.params["w"], x.mean(axis=0), atol=0.3)
     # the bound of a model without elbo is its per-datapoint score, averaged
-    assert np.isclose(history[-1]["train_bound"], m2.score(x).mean())
+    assert np.isclose(history[-1]["train_bound"], m2.bound(x).mean())
     assert history[-1]["train_bound"] > history[0]["train_bound"]
     assert load_model(ckpt).buffers["seen"][0] == 7 + 20 * 200
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import numpyvae as nv
-from numpyvae.backend import cupy_unavailable_reason, get_backend
+from numpyvae.arrays.backend import cupy_unavailable_reason, get_backend
 from numpyvae.gradcheck import check_model
 
 REASON = cupy_unavailable_reason()

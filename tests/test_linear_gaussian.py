@@ -1,4 +1,4 @@
-"""Tests for numpyvae.linear_gaussian: exact densities, posteriors and EM for PPCA / factor analysis.
+"""Tests for numpyvae.evaluation.linear_gaussian: exact densities, posteriors and EM for PPCA / factor analysis.
 
 References are computed independently of the code under test: scipy.stats for densities, dense
 D x D Gaussian conditioning for posteriors, and the Tipping & Bishop eigenvalue formula for the
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from numpyvae.linear_gaussian import (
+from numpyvae.evaluation.linear_gaussian import (
     PPCA,
     FactorAnalysis,
     linear_gaussian_logpdf,

@@ -47,7 +47,7 @@ def test_paper_sized_model_gradient(rng):
 
 
 def test_model_check_catches_a_wrong_kl_gradient(monkeypatch, rng):
-    import numpyvae.vae as vae_module
+    import numpyvae.models.vae as vae_module
 
     def wrong(dkl, cache):
         dmu, dlogvar = ops.kl_standard_normal_backward(dkl, cache)

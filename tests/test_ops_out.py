@@ -7,7 +7,7 @@ import numpyvae as nv
 from numpyvae import ops
 from numpyvae.ops.activations import ACTIVATIONS
 from numpyvae.ops.reductions import sum_first_axis, sum_last_axis
-from numpyvae.workspace import Workspace
+from numpyvae.arrays.workspace import Workspace
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))

@@ -151,7 +151,7 @@ def test_step_keeps_dtype_and_identity_of_arrays():
 
 
 # --------------------------------------------------------------------------- blocks, the flat vector
-from numpyvae.inplace import BLOCK_BYTES, blocks, joined, pack  # noqa: E402
+from numpyvae.arrays.inplace import BLOCK_BYTES, blocks, joined, pack  # noqa: E402
 
 OPTIMIZER_KWARGS = [("adam", {"lr": 0.01}), ("adam", {"lr": 0.01, "weight_decay": 0.1, "clip_norm": 1.0}),
                     ("adagrad", {"lr": 0.05}), ("rmsprop", {"lr": 0.01, "rho": 0.8}),

@@ -222,11 +222,11 @@ def test_training_curve_panels_writes_png(tmp_path, mpl):
 
 
 def test_curve_style_and_colour_pairing():
-    assert plotting._curve_style({"label": "AEVB (test)"}) == "--"
-    assert plotting._curve_style({"label": "AEVB (train)"}) == "-"
-    assert plotting._curve_style({"label": "AEVB (test)", "style": ":"}) == ":"
-    assert plotting._colour_key("AEVB (train)") == plotting._colour_key("AEVB (test)")
-    assert plotting._colour_key("AEVB train") != plotting._colour_key("wake-sleep train")
+    assert plotting.draw._curve_style({"label": "AEVB (test)"}) == "--"
+    assert plotting.draw._curve_style({"label": "AEVB (train)"}) == "-"
+    assert plotting.draw._curve_style({"label": "AEVB (test)", "style": ":"}) == ":"
+    assert plotting.draw._colour_key("AEVB (train)") == plotting.draw._colour_key("AEVB (test)")
+    assert plotting.draw._colour_key("AEVB train") != plotting.draw._colour_key("wake-sleep train")
 
 
 @pytest.mark.parametrize("curves,match", [

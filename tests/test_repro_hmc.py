@@ -4,9 +4,9 @@ import pytest
 
 import numpyvae as nv
 from numpyvae.gradcheck import check_gradients
-from numpyvae.hmc import HMCSampler, adapt_step_size, leapfrog, potential_and_grad
-from numpyvae.linear_gaussian import linear_gaussian_posterior
-from numpyvae.log_joint import log_joint
+from numpyvae.evaluation.hmc import HMCSampler, adapt_step_size, leapfrog, potential_and_grad
+from numpyvae.evaluation.linear_gaussian import linear_gaussian_posterior
+from numpyvae.models.log_joint import log_joint
 from _linear_vae import make_data, ppca_vae
 
 

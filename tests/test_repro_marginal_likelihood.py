@@ -4,8 +4,8 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import numpyvae as nv
-from numpyvae.linear_gaussian import PPCA, linear_gaussian_logpdf
-from numpyvae.marginal_likelihood import fit_gaussian, gaussian_logpdf, hmc_marginal_likelihood
+from numpyvae.evaluation.linear_gaussian import PPCA, linear_gaussian_logpdf
+from numpyvae.evaluation.marginal_likelihood import fit_gaussian, gaussian_logpdf, hmc_marginal_likelihood
 from _linear_vae import make_data, ppca_vae
 
 

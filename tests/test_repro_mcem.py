@@ -3,7 +3,7 @@ import numpy as np
 
 import numpyvae as nv
 from numpyvae.algorithms import MonteCarloEM
-from numpyvae.linear_gaussian import PPCA, linear_gaussian_logpdf
+from numpyvae.evaluation.linear_gaussian import PPCA, linear_gaussian_logpdf
 from _linear_vae import make_data
 
 

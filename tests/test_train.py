@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import numpyvae as nv
-from numpyvae.model_registry import register_model
+from numpyvae.models.registry import register_model
 from numpyvae.training import Progress, TrainConfig, Trainer, TrainingDiverged, load_checkpoint, read_log
 from numpyvae.training.config import log_schedule_next
-from numpyvae.training.evaluate import condition_kwargs, condition_size
+from numpyvae.models.conditioning import condition_kwargs, condition_size
 
 
 def patterns(n, seed, d=24, k=4):
@@ -41,32 +41,43 @@ def strip_time(history):
     return [{k: v for k, v in r.items() if k not in ("wall_time", "eval_time")} for r in history]
 
 
-def test_fit_raises_the_bound_and_returns_the_model(data):
+def fit(model, x, **settings):
+    """Train ``model`` on ``x`` with the Trainer; returns the model."""
+    Trainer(model, **settings).fit(x)
+    return model
+
+
+def test_training_raises_the_bound(data):
     x, _, xt, _ = data
     model = small_model()
-    start = model.score(xt, rng=0)
-    assert model.fit(x, validation_data=xt, epochs=8, batch_size=50, lr=3e-3, seed=0) is model
-    assert model.score(xt, rng=0) > start + 3.0
-    h = model.history_
-    assert h[0]["samples"] == 0 and h[-1]["samples"] == 8 * 600 == model.n_samples_seen_
+    start = nv.evaluation.mean_bound(model, xt, np.random.default_rng(0))
+    trainer = Trainer(model, epochs=8, batch_size=50, lr=3e-3, seed=0)
+    trainer.fit(x, x_test=xt)
+    assert nv.evaluation.mean_bound(model, xt, np.random.default_rng(0)) > start + 3.0
+    h = trainer.history
+    assert h[0]["samples"] == 0 and h[-1]["samples"] == 8 * 600 == trainer.state["samples"]
     assert h[-1]["test_bound"] > h[0]["test_bound"] + 3.0
-    assert model.transform(xt).shape == (200, 2)
-    assert np.allclose(model.transform(xt[:5]), model.encode(xt[:5])[0])
     assert model.sample(7).shape == (7, 24) and model.reconstruct(xt[:3]).shape == (3, 24)
 
 
-def test_fit_transform_matches_fit_then_transform(data):
-    x, *_ = data
-    a = small_model().fit_transform(x, epochs=1, seed=3)
-    b = small_model().fit(x, epochs=1, seed=3).transform(x)
+def test_the_estimator_fits_transforms_and_scores(data):
+    x, _, xt, _ = data
+    est = nv.Estimator("vae", hidden_sizes=(16,), latent_dim=2, init="glorot", epochs=8, batch_size=50, lr=3e-3,
+                       random_state=0)
+    assert est.fit(x) is est
+    assert est.transform(xt).shape == (200, 2)
+    assert np.allclose(est.transform(xt[:5]), est.model_.encode(xt[:5])[0])
+    assert est.score(xt) > est.history_[0]["train_bound"] + 3.0
+    a = nv.Estimator("vae", hidden_sizes=(16,), latent_dim=2, epochs=1, random_state=3).fit_transform(x)
+    b = nv.Estimator("vae", hidden_sizes=(16,), latent_dim=2, epochs=1, random_state=3).fit(x).transform(x)
     assert np.array_equal(a, b)
 
 
 def test_same_seed_same_run_different_seed_different_run(data):
     x, *_ = data
-    a = small_model().fit(x, epochs=2, batch_size=64, seed=5)
-    b = small_model().fit(x, epochs=2, batch_size=64, seed=5)
-    c = small_model().fit(x, epochs=2, batch_size=64, seed=6)
+    a = fit(small_model(), x, epochs=2, batch_size=64, seed=5)
+    b = fit(small_model(), x, epochs=2, batch_size=64, seed=5)
+    c = fit(small_model(), x, epochs=2, batch_size=64, seed=6)
     assert params_equal(a, b)
     assert not params_equal(a, c)
 
@@ -140,8 +151,8 @@ def test_dynamic_binarization_trains_on_binary_draws(data):
     model.loss_and_grads = spy
     Trainer(model, epochs=1, binarize="dynamic", seed=0).fit(grey)
     assert all(set(u.tolist()) <= {0.0, 1.0} for u in seen)
-    a = small_model().fit(grey, epochs=2, binarize="dynamic", seed=1)
-    b = small_model().fit(grey, epochs=2, binarize="dynamic", seed=1)
+    a = fit(small_model(), grey, epochs=2, binarize="dynamic", seed=1)
+    b = fit(small_model(), grey, epochs=2, binarize="dynamic", seed=1)
     assert params_equal(a, b)
 
 
@@ -267,9 +278,9 @@ class LabelledVAE(nv.VAE):
         self.seen.append((np.asarray(x).copy(), c.argmax(axis=1)))
         return super().loss_and_grads(x, eps, rng, n_samples)
 
-    def elbo(self, x, eps=None, rng=None, n_samples=1, c=None):
+    def bound(self, x, eps=None, rng=None, n_samples=1, c=None):
         assert c.shape == (x.shape[0], self.n_classes)
-        return super().elbo(x, eps, rng, n_samples)
+        return super().bound(x, eps, rng, n_samples)
 
 
 register_model("test-labelled-vae", LabelledVAE)
@@ -318,9 +329,9 @@ def test_bad_settings_and_data_are_clear_errors(data):
     bad = x.copy()
     bad[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        small_model().fit(bad, epochs=1)
+        fit(small_model(), bad, epochs=1)
     with pytest.raises(ValueError, match="shape"):
-        small_model().fit(x[0], epochs=1)
+        fit(small_model(), x[0], epochs=1)
 
 
 def test_resuming_on_other_data_is_refused(tmp_path, data):

@@ -8,7 +8,7 @@ pytest.importorskip("matplotlib")
 
 import numpyvae as nv
 from numpyvae.ops.stable import sigmoid
-from numpyvae.training import figures
+from numpyvae.plotting import model_figures as figures
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -23,7 +23,8 @@ def fitted():
     rng = np.random.default_rng(0)
     x = (rng.uniform(size=(300, 36)) < np.linspace(0.1, 0.9, 36)).astype(float)
     labels = rng.integers(0, 3, size=300)
-    model = nv.VAE(36, (16,), 3, rng=0, init="glorot").fit(x, epochs=2, seed=0)
+    model = nv.VAE(36, (16,), 3, rng=0, init="glorot")
+    model.history_ = nv.Trainer(model, epochs=2, seed=0).fit(x)        # the records, for the curves figure
     return model, x, labels
 
 

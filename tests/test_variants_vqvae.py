@@ -189,7 +189,7 @@ def test_score_and_elbo_are_per_datapoint(rng):
     model = _model(rng)
     x = rng.uniform(size=(4, 6))
     terms, _ = model.forward(model._data(x))
-    np.testing.assert_allclose(model.score(x), -terms["loss"])
+    np.testing.assert_allclose(model.training_loss(x), terms["loss"])
     np.testing.assert_allclose(model.elbo(x), terms["loglik"] - 3 * np.log(5))
     with pytest.raises(ValueError, match="deterministic"):
         model.loss_and_grads(x, eps=np.zeros((1, 4, 6)))
@@ -205,9 +205,9 @@ def test_training_lowers_the_loss_and_uses_several_codes(codebook_update):
     model = VQVAE(16, (12,), n_latents=2, code_dim=3, codebook_size=8, codebook_update=codebook_update, rng=0,
                   init="glorot")
     opt = nv.Adam(lr=1e-2)
-    start = -model.score(x).mean()
+    start = model.training_loss(x).mean()
     for _ in range(300):
         _, grads = model.loss_and_grads(x[rng.integers(0, 300, 50)])
         opt.step(model.params, grads)
-    assert -model.score(x).mean() < 0.7 * start
+    assert model.training_loss(x).mean() < 0.7 * start
     assert model.codebook_usage(x)["n_used"] >= 3

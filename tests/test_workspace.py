@@ -7,7 +7,7 @@ import pytest
 
 import numpyvae as nv
 from numpyvae.gradcheck import check_gradients
-from numpyvae.workspace import FRESH, Workspace, as_workspace
+from numpyvae.arrays.workspace import FRESH, Workspace, as_workspace
 
 
 # ------------------------------------------------------------------------------- the object itself

@@ -28,8 +28,8 @@ import numpy as np
 
 from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, reparameterize_backward,
                            reparameterize_forward)
-from ..optim import Adagrad
-from ..vae import as_generator
+from ..optim.optimizers import Adagrad
+from ..arrays.random import as_generator
 from .base import Algorithm, register_algorithm
 
 LOGVAR_PREFIX = "q.logvar."

@@ -6,7 +6,7 @@ Each datapoint n keeps a persistent posterior sample z_n and its own HMC step si
   p_theta(z | x_n), with the step size adapted towards 90 % acceptance;
 - **M-step**: ``n_weight_updates`` = 5 Adagrad updates of theta on the Monte Carlo estimate of
   the expected complete-data log-likelihood, (1/B) sum_b log p_theta(x_b, z_b), at the fixed samples
-  (the gradient of :func:`numpyvae.baselines.wake_sleep.wake_loss_and_grads`).
+  (the gradient of :func:`numpyvae.algorithms.wake_sleep.wake_loss_and_grads`).
 
 Persistence of the chains across visits is our reading: the paper gives the per-minibatch recipe
 only, and 10 leapfrog steps from a fresh start would not reach the posterior. A chain starts from
@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 
-from ..hmc import DEFAULT_TARGET_ACCEPT, adapt_step_size, hmc_transition
-from ..optim import Adagrad
+from ..arrays.random import as_generator
+from ..evaluation.hmc import DEFAULT_TARGET_ACCEPT, adapt_step_size, hmc_transition
+from ..optim.optimizers import Adagrad
 from .base import Algorithm, register_algorithm
 from .wake_sleep import wake_loss_and_grads
 
@@ -63,7 +64,7 @@ class MonteCarloEM(Algorithm):
         self.n_weight_updates = int(n_weight_updates)
         self.target_accept = float(target_accept)
         self.init_step = float(init_step)
-        rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+        rng = as_generator(rng)
         self.chains_ = rng.standard_normal((self.n_data, model.latent_dim))
         self.step_sizes_ = np.full(self.n_data, float(init_step))
         self.decoder_names = [k for k in model.params if k.startswith("dec.")]

@@ -17,8 +17,8 @@ claims the layout and breaks it is an error, never a silent slow path.
 """
 import math
 
-from ..inplace import joined
-from ..workspace import Workspace
+from ..arrays.inplace import joined
+from ..arrays.workspace import Workspace
 from .base import Algorithm, register_algorithm
 
 __all__ = ["SGVB", "check_flat_layout"]
@@ -26,7 +26,7 @@ __all__ = ["SGVB", "check_flat_layout"]
 
 def check_flat_layout(params, grads, owner="the model"):
     """Raise a ValueError unless ``params`` and ``grads`` (in ``params`` order) are each the
-    consecutive pieces of one flat vector (:func:`numpyvae.inplace.joined`)."""
+    consecutive pieces of one flat vector (:func:`numpyvae.arrays.inplace.joined`)."""
     if joined(params.values()) is None:
         raise ValueError(f"{owner} declares flat_params but its parameters are not pieces of one vector "
                          f"(was a parameter rebound instead of written in place, params[name][...] = value?)")

@@ -19,10 +19,10 @@ Fantasies from a Bernoulli decoder are binary draws; from a Gaussian decoder, me
 
 import math
 
-from ..log_joint import log_joint
+from ..models.log_joint import log_joint
 from ..ops.gaussian import log_normal_backward, log_normal_forward, reparameterize_forward
-from ..optim import Adagrad
-from ..vae import as_generator
+from ..optim.optimizers import Adagrad
+from ..arrays.random import as_generator
 from .base import Algorithm, register_algorithm
 
 

@@ -10,15 +10,18 @@ codes of the training set.
 """
 import numpy as np
 
-from ..decoders import BernoulliDecoder, GaussianDecoder
-from ..layers import MLP, Dense
+from ..nn.decoders import BernoulliDecoder, GaussianDecoder
+from ..nn.layers import MLP, Dense
 from ..ops.quantize import squared_error_backward, squared_error_forward
-from ..validation import check_choice, check_positive_int
+from ..arrays.validation import check_choice, check_positive_int
 from .base import BaseModel, check_hidden_sizes
+from .registry import register_model
 
 LOSSES = ("bernoulli", "squared_error")
 
 
+@register_model("autoencoder", example={"input_dim": 6, "hidden_sizes": (5,), "latent_dim": 2},
+                aliases=("ae",))
 class Autoencoder(BaseModel):
     """Deterministic autoencoder: encoder ``enc.*`` -> code z -> decoder ``dec.*``.
 
@@ -120,8 +123,12 @@ class Autoencoder(BaseModel):
         dloss = self.backend.xp.full(B, 1.0 / B, dtype=self.dtype)    # d mean / d loss_b = 1/B
         return float(terms["loss"].mean()), self._ordered(self.backward(dloss, cache, workspace=ws))
 
-    def score(self, x, eps=None, rng=None, n_samples=1):
-        """Minus the reconstruction loss per datapoint, shape (B,) (higher is better)."""
+    bound_name = "minus the reconstruction loss"
+    """What :meth:`bound` is for this model (it has no likelihood bound): reports say so."""
+
+    def bound(self, x, eps=None, rng=None, n_samples=1):
+        """Minus the reconstruction loss per datapoint, shape (B,) (higher is better): the objective
+        the model trains on, in place of a bound (an autoencoder defines no likelihood)."""
         terms, _ = self.forward(self._data(x))
         return -terms["loss"]
 

@@ -9,17 +9,18 @@ contiguous vector (:meth:`BaseModel._set_params`, ``flat_params = True``), and a
 sets ``supports_workspace = True`` takes ``loss_and_grads(..., workspace=ws)``: its arrays come from
 the :class:`numpyvae.Workspace` and its gradients are the consecutive pieces of one vector laid out
 like the parameters (:meth:`BaseModel._workspace`), so an optimizer updates everything in one pass
-(:func:`numpyvae.inplace.check_flat_layout` says whether it can).
+(:func:`numpyvae.arrays.inplace.check_flat_layout` says whether it can).
 """
 import numpy as np
 
-from ..backend import get_backend
-from ..init import INITIALIZERS
-from ..inplace import pack
+from ..arrays.backend import get_backend
+from ..nn.init import INITIALIZERS
+from ..arrays.inplace import pack
 from ..ops.activations import ACTIVATIONS
-from ..validation import check_choice, check_data, check_noise, check_positive_int
-from ..vae import DTYPES, as_generator
-from ..workspace import Workspace, as_workspace
+from ..arrays.validation import check_choice, check_data, check_noise, check_positive_int
+from ..arrays.random import as_generator
+from ..arrays.validation import DTYPES
+from ..arrays.workspace import Workspace, as_workspace
 
 
 def check_hidden_sizes(hidden_sizes, name="hidden_sizes"):
@@ -84,7 +85,7 @@ class BaseModel:
 
     def _set_params(self, params):
         """Set ``self.params`` to the values of ``params`` (in its order), as views into one contiguous
-        vector, so an optimizer can update them all in one pass (:func:`numpyvae.inplace.joined`).
+        vector, so an optimizer can update them all in one pass (:func:`numpyvae.arrays.inplace.joined`).
         To load values, write into them in place: ``params[name][...] = value``."""
         arrays = {name: self.backend.asarray(p, dtype=self.dtype) for name, p in params.items()}
         _, self.params = pack(arrays, xp=self.backend.xp)

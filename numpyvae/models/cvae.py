@@ -10,17 +10,20 @@ chosen c draws that digit. The backward is the VAE's plus the split of the conca
 """
 import numpy as np
 
-from ..decoders import LIKELIHOODS, make_decoder
-from ..encoders import GaussianEncoder
+from ..nn.decoders import LIKELIHOODS, make_decoder
+from ..nn.encoders import GaussianEncoder
 from ..ops.conditioning import concat_condition_backward, concat_condition_forward
 from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
                             log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                             reparameterize_backward, reparameterize_forward)
-from ..validation import check_choice, check_positive_int
-from ..vae import ESTIMATORS
+from ..arrays.validation import check_choice, check_positive_int
+from .vae import ESTIMATORS
 from .base import BaseModel, check_hidden_sizes, check_nonnegative
+from .registry import register_model
 
 
+@register_model("cvae", example={"input_dim": 6, "hidden_sizes": (5,), "latent_dim": 2, "condition_dim": 3},
+                aliases=())
 class CVAE(BaseModel):
     """Conditional VAE with a diagonal-Gaussian encoder q(z | x, c) and an MLP decoder p(x | z, c).
 
@@ -187,8 +190,8 @@ class CVAE(BaseModel):
         """Per-datapoint ELBO of log p(x | c), shape (B,)."""
         return self.elbo_terms(x, eps, rng, n_samples, c=c)["elbo"]
 
-    def score(self, x, eps=None, rng=None, n_samples=1, c=None):
-        """The training objective per datapoint (the ELBO), shape (B,)."""
+    def bound(self, x, eps=None, rng=None, n_samples=1, c=None):
+        """The model's bound per datapoint (the ELBO of log p(x | c)), shape (B,); higher is better."""
         return self.elbo(x, eps, rng, n_samples, c=c)
 
     def log_weights(self, x, eps=None, rng=None, n_samples=1, c=None):
@@ -266,15 +269,3 @@ def samples_per_class(model, n_per_class, rng=None, mean=True):
         out = model.decode(z, c=model.backend.xp.full(n_per_class, label))
         rows.append(model.decoder.mean(out) if mean else model.decoder.sample(out, rng))
     return model.backend.xp.stack(rows)                                # (C, n, D)
-
-
-def class_samples_figure(model, path, image_shape=(28, 28), n_per_class=10, rng=None, title=None):
-    """Write a figure of :func:`samples_per_class`: one row per class, the same z in every column.
-
-    Uses :func:`numpyvae.plotting.image_grid` (matplotlib is imported only here). Returns the path.
-    """
-    from .. import plotting
-
-    grid = model.backend.to_numpy(samples_per_class(model, n_per_class, rng))   # (C, n, D)
-    C = grid.shape[0]
-    return plotting.image_grid(grid.reshape(C * n_per_class, -1), image_shape, path, nrows=C, title=title)

@@ -16,15 +16,16 @@ With W_off = 0 and b_off = 0 the model is the diagonal VAE with logvar = 2 log_s
 """
 import numpy as np
 
-from ..decoders import LIKELIHOODS, make_decoder
-from ..layers import MLP, Dense
+from ..nn.decoders import LIKELIHOODS, make_decoder
+from ..nn.layers import MLP, Dense
 from ..ops.fullcov import (kl_tril_standard_normal_backward, kl_tril_standard_normal_forward, n_offdiag,
                            scale_tril_backward, scale_tril_forward, tril_reparameterize_backward,
                            tril_reparameterize_forward)
 from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_forward
-from ..validation import check_choice, check_positive_int
-from ..vae import ESTIMATORS
+from ..arrays.validation import check_choice, check_positive_int
+from .vae import ESTIMATORS
 from .base import BaseModel, StandardNormalPriorMixin, check_hidden_sizes, check_nonnegative
+from .registry import register_model
 
 
 class FullCovGaussianEncoder:
@@ -32,7 +33,7 @@ class FullCovGaussianEncoder:
 
     Structure only, like :class:`numpyvae.GaussianEncoder`. For Z = 1 there is no off-diagonal
     head (and ``offdiag`` is an empty (B, 0) array). ``forward`` and ``backward`` take an optional
-    ``workspace`` to draw their arrays from (see :mod:`numpyvae.layers`).
+    ``workspace`` to draw their arrays from (see :mod:`numpyvae.nn.layers`).
     """
 
     def __init__(self, input_dim, hidden_sizes, latent_dim, activation, name="enc"):
@@ -80,6 +81,8 @@ class FullCovGaussianEncoder:
         return dx, grads
 
 
+@register_model("fullcov-vae", example={"input_dim": 6, "hidden_sizes": (5,), "latent_dim": 3},
+                aliases=("fullcov", "fullcov_vae"))
 class FullCovVAE(StandardNormalPriorMixin, BaseModel):
     """VAE with a full-covariance Gaussian posterior N(mu, L L^T).
 
@@ -204,8 +207,8 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         """Per-datapoint ELBO estimate, shape (B,)."""
         return self.elbo_terms(x, eps, rng, n_samples)["elbo"]
 
-    def score(self, x, eps=None, rng=None, n_samples=1):
-        """The training objective per datapoint (the ELBO), shape (B,)."""
+    def bound(self, x, eps=None, rng=None, n_samples=1):
+        """The model's bound per datapoint (the ELBO), shape (B,); higher is better."""
         return self.elbo(x, eps, rng, n_samples)
 
     def log_weights(self, x, eps=None, rng=None, n_samples=1):

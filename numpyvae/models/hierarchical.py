@@ -18,15 +18,18 @@ first Z1 columns. ``latent_dim`` is Z1 + Z2, so :func:`numpyvae.importance_sampl
 """
 import numpy as np
 
-from ..decoders import LIKELIHOODS, make_decoder
-from ..encoders import GaussianEncoder
+from ..nn.decoders import LIKELIHOODS, make_decoder
+from ..nn.encoders import GaussianEncoder
 from ..ops.gaussian import (log_normal_backward, log_normal_forward, log_standard_normal_backward,
                             log_standard_normal_forward, reparameterize_backward, reparameterize_forward)
-from ..validation import check_choice, check_positive_int
+from ..arrays.validation import check_choice, check_positive_int
 from .base import check_hidden_sizes
 from .importance import ImportanceWeightedModel
+from .registry import register_model
 
 
+@register_model("hierarchical-vae", example={"input_dim": 6, "hidden_sizes": (5,), "latent_dims": (3, 2), "hidden_sizes2": (4,), "k": 2},
+                aliases=("hvae", "hierarchical", "hierarchical_vae"))
 class HierarchicalVAE(ImportanceWeightedModel):
     """Two stochastic layers z1 (near the data) and z2 (top), trained with the ELBO or the IWAE bound.
 

@@ -15,7 +15,7 @@ With k = 1 every w~ is 1 and the bound is the Monte-Carlo ELBO, (1/S) sum_s log 
 import numpy as np
 
 from ..ops.importance import iwae_bound_backward, iwae_bound_forward
-from ..validation import check_positive_int
+from ..arrays.validation import check_positive_int
 from .base import BaseModel
 
 
@@ -97,10 +97,6 @@ class ImportanceWeightedModel(BaseModel):
         eps = self._noise(x, eps, rng, n_samples, self.latent_dim, multiple=k)
         terms, _ = self.forward(x, eps, k=k)
         return terms["bound"]
-
-    def score(self, x, eps=None, rng=None, n_samples=1):
-        """The training objective per datapoint (the bound with the model's k); shape (B,)."""
-        return self.bound(x, eps, rng, n_samples)
 
     def elbo(self, x, eps=None, rng=None, n_samples=1):
         """The Monte-Carlo ELBO, (1/L) sum_l log w_l (the bound with k = 1), shape (B,)."""

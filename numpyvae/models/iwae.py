@@ -12,15 +12,18 @@ weights) through the three terms of log w_i, then the sample, then the encoder.
 """
 import numpy as np
 
-from ..decoders import LIKELIHOODS, make_decoder
-from ..encoders import GaussianEncoder
+from ..nn.decoders import LIKELIHOODS, make_decoder
+from ..nn.encoders import GaussianEncoder
 from ..ops.gaussian import (log_normal_backward, log_normal_forward, log_standard_normal_backward,
                             log_standard_normal_forward, reparameterize_backward, reparameterize_forward)
-from ..validation import check_choice, check_positive_int
+from ..arrays.validation import check_choice, check_positive_int
 from .base import StandardNormalPriorMixin, check_hidden_sizes
 from .importance import ImportanceWeightedModel
+from .registry import register_model
 
 
+@register_model("iwae", example={"input_dim": 6, "hidden_sizes": (5,), "latent_dim": 2, "k": 3},
+                aliases=())
 class IWAE(StandardNormalPriorMixin, ImportanceWeightedModel):
     """Importance-weighted autoencoder with a diagonal-Gaussian encoder and an MLP decoder.
 

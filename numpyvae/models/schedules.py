@@ -10,7 +10,7 @@ gradient of that step's objective.
 """
 import math
 
-from ..validation import check_positive_int
+from ..arrays.validation import check_positive_int
 
 
 def _check_beta(name, value):

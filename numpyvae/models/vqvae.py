@@ -22,18 +22,21 @@ import math
 
 import numpy as np
 
-from ..decoders import LIKELIHOODS, make_decoder
-from ..layers import MLP, Dense
+from ..nn.decoders import LIKELIHOODS, make_decoder
+from ..nn.layers import MLP, Dense
 from ..ops.quantize import (gather_rows_backward, gather_rows_forward, nearest_code, squared_error_backward,
                             squared_error_forward)
-from ..validation import check_choice, check_positive_int
-from ..workspace import as_workspace
+from ..arrays.validation import check_choice, check_positive_int
+from ..arrays.workspace import as_workspace
 from .base import BaseModel, check_hidden_sizes, check_nonnegative
+from .registry import register_model
 
 CODEBOOK_UPDATES = ("gradient", "ema")
 EMA_SMOOTHING = 1e-5  # Laplace smoothing of the EMA cluster sizes, as in the authors' Sonnet code
 
 
+@register_model("vq-vae", example={"input_dim": 6, "hidden_sizes": (5,), "n_latents": 2, "code_dim": 2, "codebook_size": 4},
+                aliases=("vqvae", "vq_vae"))
 class VQVAE(BaseModel):
     """VQ-VAE with an MLP encoder producing ``n_latents`` code slots of width ``code_dim``.
 
@@ -220,10 +223,14 @@ class VQVAE(BaseModel):
         codebook[...] = m / _smoothed(count)[:, None]
 
     # ------------------------------------------------------------------ scores
-    def score(self, x, eps=None, rng=None, n_samples=1):
-        """Minus the training loss per datapoint, shape (B,) (higher is better)."""
+    def training_loss(self, x):
+        """The training loss per datapoint (reconstruction, codebook and commitment terms), shape (B,)."""
         terms, _ = self.forward(self._data(x))
-        return -terms["loss"]
+        return terms["loss"]
+
+    def bound(self, x, eps=None, rng=None, n_samples=1):
+        """The model's bound per datapoint: the ELBO under the uniform prior (see :meth:`elbo`), (B,)."""
+        return self.elbo(x, eps, rng, n_samples)
 
     def elbo(self, x, eps=None, rng=None, n_samples=1):
         """The ELBO under the uniform prior of training, log p(x | z_q) - M log K, shape (B,).

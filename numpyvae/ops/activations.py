@@ -5,11 +5,11 @@ forward already computed (for tanh, 1 - y^2 from the output y).
 
 Every function takes an optional ``out``: an array of the result's shape to write into. It must
 not overlap the inputs (a backward's ``out`` must not be ``dy`` nor the cache); this is what lets a
-training step reuse its buffers (see :mod:`numpyvae.workspace`).
+training step reuse its buffers (see :mod:`numpyvae.arrays.workspace`).
 
 Derivation: docs/derivations.md#activations
 """
-from ..backend import array_module
+from ..arrays.backend import array_module
 from .registry import register_op
 from .stable import sigmoid, softplus
 

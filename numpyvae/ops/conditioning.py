@@ -3,7 +3,7 @@ r"""Concatenating a condition vector onto a layer's input (conditional VAE, Sohn
 The condition c has one row per datapoint; the input may carry a leading sample axis (z of shape
 (L, B, Z)), over which c is broadcast: [z_l, c] for every sample l.
 """
-from ..backend import array_module
+from ..arrays.backend import array_module
 from .registry import register_op
 
 

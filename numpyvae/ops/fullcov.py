@@ -11,7 +11,7 @@ L' is stored compactly: the Z (Z - 1) / 2 strictly-lower entries in row-major or
 """
 import numpy as np
 
-from ..backend import array_module
+from ..arrays.backend import array_module
 from .gaussian import LOG_2PI
 from .registry import register_op
 

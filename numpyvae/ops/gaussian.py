@@ -8,7 +8,7 @@ Derivation: docs/derivations.md#reparameterization
 """
 import math
 
-from ..backend import array_module
+from ..arrays.backend import array_module
 from .registry import register_op
 
 LOG_2PI = math.log(2.0 * math.pi)

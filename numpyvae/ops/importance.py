@@ -11,7 +11,7 @@ With k = 1 the single weight is w~_1 = 1 and L_1 = a_1: the Monte-Carlo ELBO.
 """
 import math
 
-from ..backend import array_module
+from ..arrays.backend import array_module
 from .registry import register_op
 
 

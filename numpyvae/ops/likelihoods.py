@@ -5,8 +5,8 @@ broadcasts against x, so x (B, D) is scored against logits (L, B, D) without bei
 
 Derivation: docs/derivations.md#likelihoods
 """
-from ..backend import array_module
-from ..workspace import as_workspace
+from ..arrays.backend import array_module
+from ..arrays.workspace import as_workspace
 from .gaussian import LOG_2PI, _sum_to_shape
 from .reductions import sum_last_axis
 from .registry import register_op
@@ -23,7 +23,7 @@ def bernoulli_loglik_forward(x, logits, out=None, workspace=None):
     x may hold grey values in [0, 1] (the paper's MNIST usage): the expression is then the negative
     cross-entropy. Shapes: x (B, D), logits (..., B, D) -> loglik (..., B). ``out``: optional (..., B)
     array for the result; ``workspace``: where the two logits-sized temporaries come from (see
-    :mod:`numpyvae.workspace`; they are dead when the function returns).
+    :mod:`numpyvae.arrays.workspace`; they are dead when the function returns).
     """
     xp = array_module(logits)
     ws = as_workspace(workspace)

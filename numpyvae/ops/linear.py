@@ -2,7 +2,7 @@
 
 Derivation: docs/derivations.md#linear
 """
-from ..backend import array_module
+from ..arrays.backend import array_module
 from .reductions import sum_first_axis
 from .registry import register_op
 

@@ -8,7 +8,7 @@ Representation Learning").
 - :func:`squared_error_forward` is ||a - b||^2 summed per datapoint: the codebook and commitment
   losses, and the squared-error reconstruction loss of the plain autoencoder.
 """
-from ..backend import array_module
+from ..arrays.backend import array_module
 from .registry import register_op
 
 

@@ -8,7 +8,7 @@ same sum up to rounding.
 """
 import numpy as np
 
-from ..backend import array_module
+from ..arrays.backend import array_module
 
 _ONES = {}
 

@@ -5,7 +5,7 @@ derivative in its own backward.
 
 Derivation: docs/derivations.md#stable
 """
-from ..backend import array_module
+from ..arrays.backend import array_module
 
 
 def softplus(t, out=None):

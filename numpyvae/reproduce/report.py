@@ -31,15 +31,15 @@ What the paper states, and how we implement it (numpyvae.reproduce.runs, .algori
   `static` (one fixed draw) and `dynamic` (a draw per epoch) as options. Frey Faces (1965 images) has no
   split in the paper: we train on 1765 and test on 200 (a fixed seeded permutation, `--protocol official`);
   `--protocol kw2013` holds out 200 more for validation. Pixels are scaled to [0, 1].
-- **Wake-sleep** (numpyvae.baselines.wake_sleep): the same encoder and decoder; wake phase ascends
+- **Wake-sleep** (numpyvae.algorithms.wake_sleep): the same encoder and decoder; wake phase ascends
   log p(x | z) in theta with z ~ q(z | x), sleep phase ascends log q(z | x) in phi on fantasies
   z ~ p(z), x ~ p(x | z) (binary draws for MNIST); both gradients go into one Adagrad step with the
   same weight decay. Its curve is the lower bound with its recognition model as q, as in the paper.
-- **Monte Carlo EM** (numpyvae.baselines.mcem, appendix E): per minibatch one HMC transition of 10 leapfrog
+- **Monte Carlo EM** (numpyvae.algorithms.mcem, appendix E): per minibatch one HMC transition of 10 leapfrog
   steps (step size adapted per datapoint towards 90 % acceptance, jittered by +-20 %) from a persistent
   chain per datapoint, then 5 Adagrad updates of theta at the fixed samples. Persistence is our
   choice; the paper does not say how the chains start.
-- **Marginal likelihood** (numpyvae.marginal_likelihood, appendix D): HMC samples of p(z | x) (chains start at
+- **Marginal likelihood** (numpyvae.evaluation.marginal_likelihood, appendix D): HMC samples of p(z | x) (chains start at
   the encoder mean; burn-in with adaptation), a full-covariance Gaussian fitted to the first half of the
   samples, then log p(x) = -log mean_l q(z_l) / p(x, z_l) over fresh samples. Beside it the importance-
   sampled estimate with q(z | x) as proposal (numpyvae.evaluation), not available for MCEM, which trains no
@@ -59,7 +59,7 @@ What the paper states, and how we implement it (numpyvae.reproduce.runs, .algori
 Ground truth for the estimators (tests/test_repro_marginal_likelihood.py): a VAE whose decoder is linear
 with a per-pixel log-variance head set to weights 0 and bias log sigma^2 *is* probabilistic PCA; with the
 ML PPCA parameters and the exact posterior as encoder the importance weights are constant and equal the
-exact log p(x) (numpyvae.linear_gaussian); with a poor encoder the importance-sampled estimate converges
+exact log p(x) (numpyvae.evaluation.linear_gaussian); with a poor encoder the importance-sampled estimate converges
 to it within its standard error; the appendix-D estimator recovers it to within 0.03 nat on average; a
 linear VAE trained by SGVB reaches the PPCA optimum; Monte Carlo EM climbs to it.
 """

@@ -14,9 +14,9 @@ import numpy as np
 
 from ..datasets import load_dataset
 from ..datasets.binarize import bernoulli_binarize
-from ..evaluation import importance_sampled_log_px
-from ..marginal_likelihood import hmc_marginal_likelihood
-from ..model_registry import build_model as build_registered_model
+from ..evaluation.importance import importance_sampled_log_px
+from ..evaluation.marginal_likelihood import hmc_marginal_likelihood
+from ..models.registry import build_model as build_registered_model
 from ..training import Trainer, TrainingDiverged
 from ..training.checkpoint import atomic_write_text, read_checkpoint
 from . import paper
@@ -141,7 +141,7 @@ def make_evaluator(spec, x_train, x_test):
         for split, x in (("train", x_train[:sub]), ("test", x_test[:sub])):
             if spec["method"] == "autoencoder":                         # no bound: minus the loss
                 rec[f"{split}_recon"] = -float(np.mean(np.concatenate(
-                    [model.backend.to_numpy(model.score(x[i:i + 2000])) for i in range(0, x.shape[0], 2000)])))
+                    [model.backend.to_numpy(model.bound(x[i:i + 2000])) for i in range(0, x.shape[0], 2000)])))
             elif spec["method"] == "fullvb":
                 rec[f"{split}_bound"] = algorithm.bound(x, rng=rng, n_theta=1)
             else:

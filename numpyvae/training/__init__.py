@@ -7,7 +7,8 @@
 """
 from .checkpoint import Checkpoint, load_checkpoint, load_model, save_checkpoint
 from .config import TrainConfig
-from .evaluate import mean_bound, one_hot
+from ..evaluation.bounds import mean_bound
+from ..models.conditioning import one_hot
 from .log import TrainingLog, read_log
 from .progress import Progress
 from .trainer import Trainer, TrainingDiverged

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model_registry import build_model, model_name
-from ..optim import make_optimizer
+from ..models.registry import build_model, model_name
+from ..optim.optimizers import make_optimizer
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "make_checkpoint", "write_checkpoint",
            "save_checkpoint", "read_checkpoint", "load_checkpoint", "load_model", "restore_state",
@@ -138,7 +138,7 @@ def make_checkpoint(model, optimizer=None, trainer=None, extra=None, algorithm=N
                 arrays[f"optim/{slot}/{name}"] = _host(model, a)
         meta["optimizer"] = {"name": state["name"], "hyperparameters": state["hyperparameters"],
                              "t": state["t"], "slots": slots}
-    from .. import __version__
+    from .._version import __version__
 
     meta["numpyvae_version"] = __version__
     return meta, arrays
@@ -224,7 +224,7 @@ def save_checkpoint(path, model, optimizer=None, trainer=None, extra=None):
     ----------
     path : str or Path
         A ``.npz`` file.
-    model : registered model (see :mod:`numpyvae.model_registry`)
+    model : registered model (see :mod:`numpyvae.models.registry`)
     optimizer : numpyvae.optim.Optimizer, optional
     trainer : dict, optional
         JSON-friendly trainer state.

@@ -3,7 +3,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 
 from ..algorithms import canonical_name
-from ..optim import OPTIMIZERS
+from ..optim.optimizers import OPTIMIZERS
 
 __all__ = ["TrainConfig", "EVAL_SCHEDULES", "DEFAULT_LR", "log_schedule_next"]
 

@@ -28,10 +28,11 @@ import numpy as np
 
 from ..algorithms import Algorithm, make_algorithm
 from ..datasets.binarize import bernoulli_binarize
-from ..optim import make_optimizer
+from ..optim.optimizers import make_optimizer
 from .checkpoint import load_checkpoint, make_checkpoint, restore_state, rng_from_state, rng_state, write_checkpoint
 from .config import TrainConfig, log_schedule_next
-from .evaluate import condition_kwargs, mean_bound, needs_labels
+from ..evaluation.bounds import mean_bound
+from ..models.conditioning import condition_kwargs, needs_labels
 from .log import TrainingLog
 from .progress import Progress
 
@@ -68,7 +69,7 @@ class Trainer:
 
     Parameters
     ----------
-    model : registered model (see :mod:`numpyvae.model_registry`)
+    model : registered model (see :mod:`numpyvae.models.registry`)
     config : TrainConfig, optional
         The settings; keyword arguments override its fields (``Trainer(model, epochs=5, lr=1e-3)``).
     optimizer : numpyvae.optim.Optimizer or str, optional

@@ -59,7 +59,7 @@ class Workspace:
 
         Later ``empty(key, shape, like)`` calls return these pieces, so whatever is written into them
         lies in one contiguous vector (an optimizer then updates all parameters in one pass over it,
-        see :func:`numpyvae.inplace.joined`). Does nothing when the pieces are already in place.
+        see :func:`numpyvae.arrays.inplace.joined`). Does nothing when the pieces are already in place.
         """
         keys = tuple(shapes)
         views = self._packs.get(keys)

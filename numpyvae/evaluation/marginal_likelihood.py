@@ -24,9 +24,9 @@ generative model alone, and it applies to models trained by any method (AEVB, wa
 import numpy as np
 
 from .hmc import HMCSampler
-from .log_joint import log_joint
-from .ops.stable import logmeanexp
-from .vae import as_generator
+from ..models.log_joint import log_joint
+from ..ops.stable import logmeanexp
+from ..arrays.random import as_generator
 
 _RIDGE = 1e-9
 

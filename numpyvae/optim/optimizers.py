@@ -1,7 +1,7 @@
 r"""First-order optimizers that update a model's ``params`` dict in place.
 
 All minimise the loss. Each update is written with in-place array operations on blocks of the
-parameters (:func:`numpyvae.inplace.blocks`: 256 KiB pieces, so that the parameter, gradient, state
+parameters (:func:`numpyvae.arrays.inplace.blocks`: 256 KiB pieces, so that the parameter, gradient, state
 and scratch pieces of one update stay in the L2 cache across its passes) and one scratch block shared
 by all parameters, so a step allocates nothing after the first. When the parameters are the pieces
 of one contiguous vector (as a :class:`numpyvae.VAE`'s are) and so are the gradients (as
@@ -20,8 +20,8 @@ Derivation: docs/derivations.md#optimizers
 """
 import math
 
-from .backend import array_module
-from .inplace import JoinedCache, blocks, pack, scratch_like
+from ..arrays.backend import array_module
+from ..arrays.inplace import JoinedCache, blocks, pack, scratch_like
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -85,7 +85,7 @@ class Optimizer:
     def _groups(self, params, grads):
         """What to update: ``[(p, g, *slots)]`` for the whole flat vector when the parameters and
         the gradients are consecutive pieces of one vector each, in the same order (see
-        :func:`numpyvae.inplace.joined`); else one ``(p, g, *slots)`` per parameter."""
+        :func:`numpyvae.arrays.inplace.joined`); else one ``(p, g, *slots)`` per parameter."""
         p_flat = self._joined_params(params.values())
         g_flat = self._joined_grads(grads[name] for name in params) if p_flat is not None else None
         if g_flat is None or g_flat.shape != p_flat.shape:

@@ -7,14 +7,15 @@ surrogate (docs/variants.md): the loss whose exact gradient the VQ-VAE gradient 
 """
 import numpy as np
 
-from ..gradcheck import DEFAULT_STEP, check_gradients
+from ..arrays.random import as_generator
+from .core import DEFAULT_STEP, check_gradients
 from ..ops.quantize import nearest_code
-from ..vae import VAE
-from .autoencoder import Autoencoder
-from .cvae import CVAE
-from .fullcov import FullCovVAE
-from .importance import ImportanceWeightedModel
-from .vqvae import VQVAE
+from ..models.vae import VAE
+from ..models.autoencoder import Autoencoder
+from ..models.cvae import CVAE
+from ..models.fullcov import FullCovVAE
+from ..models.importance import ImportanceWeightedModel
+from ..models.vqvae import VQVAE
 
 
 def straight_through_surrogate(model, x):
@@ -54,7 +55,7 @@ def variant_loss(model, x, eps=None, c=None, rng=0):
     """
     if not isinstance(model, (VQVAE, Autoencoder, ImportanceWeightedModel, CVAE, VAE, FullCovVAE)):
         raise ValueError(f"no gradient check is defined for {type(model).__name__}")
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_generator(rng)
     xv = model._data(x)
     if isinstance(model, VQVAE):
         _, cache = model.forward(xv)
@@ -96,6 +97,6 @@ def check_variant(model, x, eps=None, c=None, rng=0, step=DEFAULT_STEP, max_coor
     -------
     numpyvae.gradcheck.GradcheckReport
     """
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_generator(rng)
     loss_fn, grads = variant_loss(model, x, eps, c, rng)
     return check_gradients(loss_fn, model.params, grads, step=step, max_coords=max_coords, rng=rng)

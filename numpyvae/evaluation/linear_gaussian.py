@@ -39,6 +39,8 @@ import warnings
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 
+from ..arrays.random import as_generator
+
 __all__ = [
     "PPCA",
     "FactorAnalysis",
@@ -93,17 +95,6 @@ def _check_params(mean, W, noise_var):
     if np.any(psi <= 0):
         raise ValueError("noise_var must be strictly positive.")
     return mean, W, psi
-
-
-def _as_generator(rng):
-    """A numpy Generator from a Generator or an integer seed (None means seed 0)."""
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"rng must be a numpy.random.Generator or an integer seed; got {type(rng).__name__}.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -334,7 +325,7 @@ class _LinearGaussianModel:
         X = _check_data(X, min_rows=2)
         N, D = X.shape
         K = _check_n_components(self.n_components, D)
-        rng = _as_generator(self.rng)
+        rng = as_generator(self.rng)
         mean = X.mean(axis=0)                                          # (D,)
         B = _cov_sqrt(X - mean)                                        # (m, D)  B^T B = S
         diag_S = np.sum(B * B, axis=0)                                 # (D,)
@@ -413,7 +404,7 @@ class _LinearGaussianModel:
         self._check_fitted()
         if not isinstance(n_samples, numbers.Integral) or n_samples < 0:
             raise ValueError(f"n_samples must be a non-negative integer; got {n_samples!r}.")
-        rng = _as_generator(rng)
+        rng = as_generator(rng)
         D, K = self.W_.shape
         z = rng.standard_normal((n_samples, K))                        # (n, K)
         eps = rng.standard_normal((n_samples, D))                      # (n, D)
@@ -436,7 +427,7 @@ class PPCA(_LinearGaussianModel):
     max_iter : int, default 1000
         Maximum number of EM iterations.
     tol : float, default 1e-10
-        EM stops when one iteration raises the mean log-likelihood by at most tol * |loglik|.
+        Source of the random initial loadings for EM (default seed 0, so repeated fits agree; None: fresh entropy).
     rng : numpy.random.Generator or int, optional
         Source of the random initial loadings for EM; None uses seed 0 so repeated fits agree.
 
@@ -457,7 +448,7 @@ class PPCA(_LinearGaussianModel):
 
     _isotropic = True
 
-    def __init__(self, n_components, method="em", max_iter=1000, tol=1e-10, rng=None):
+    def __init__(self, n_components, method="em", max_iter=1000, tol=1e-10, rng=0):
         self.n_components = n_components
         self.method = method
         self.max_iter = max_iter
@@ -510,7 +501,7 @@ class FactorAnalysis(_LinearGaussianModel):
     converged_ : bool
     """
 
-    def __init__(self, n_components, max_iter=1000, tol=1e-10, rng=None):
+    def __init__(self, n_components, max_iter=1000, tol=1e-10, rng=0):
         self.n_components = n_components
         self.max_iter = max_iter
         self.tol = tol

@@ -6,7 +6,7 @@ function of ``(params, inputs)``: ``forward`` returns ``(out, cache)`` and ``bac
 returns the input gradient and a dict of parameter gradients. Nothing is stored on ``self``, so a
 layer can run several times in one step (as the decoder of a hierarchical model does).
 
-Every method takes an optional ``workspace`` (:class:`numpyvae.workspace.Workspace`): the arrays it
+Every method takes an optional ``workspace`` (:class:`numpyvae.arrays.workspace.Workspace`): the arrays it
 makes (outputs, gradients) are then taken from it under keys that start with the layer's name,
 instead of being allocated. A layer that runs several times in one step needs a separate
 ``workspace.scope(...)`` for each run.
@@ -14,9 +14,9 @@ instead of being allocated. A layer that runs several times in one step needs a 
 Derivation: docs/derivations.md#mlp-backward
 """
 from .init import init_dense
-from .ops.activations import ACTIVATIONS
-from .ops.linear import linear_backward, linear_forward
-from .workspace import as_workspace
+from ..ops.activations import ACTIVATIONS
+from ..ops.linear import linear_backward, linear_forward
+from ..arrays.workspace import as_workspace
 
 
 class Dense:

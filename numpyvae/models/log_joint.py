@@ -9,7 +9,7 @@ EM and the wake-phase update of the wake-sleep algorithm; its gradient with resp
 Hamiltonian (Hybrid) Monte Carlo sampler of the posterior p(z | x) (K&W appendices D and E).
 Both reuse the decoder's hand-written backward pass and the registered Gaussian ops.
 """
-from .ops.gaussian import log_standard_normal_backward, log_standard_normal_forward
+from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_forward
 
 
 def log_joint(model, x, z, dlogp=None):

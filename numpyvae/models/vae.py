@@ -15,33 +15,26 @@ these lines in reverse order; docs/derivations.md#mlp-backward lists the backwar
 """
 import numpy as np
 
-from .backend import get_backend
-from .decoders import LIKELIHOODS, make_decoder
-from .encoders import GaussianEncoder
-from .estimator import EstimatorMixin
-from .init import INITIALIZERS
-from .inplace import pack
-from .ops.activations import ACTIVATIONS
-from .ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
+from ..arrays.backend import get_backend
+from ..nn.decoders import LIKELIHOODS, make_decoder
+from ..nn.encoders import GaussianEncoder
+from ..nn.init import INITIALIZERS
+from ..arrays.inplace import pack
+from ..ops.activations import ACTIVATIONS
+from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
                            log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                            reparameterize_backward, reparameterize_forward)
-from .validation import check_choice, check_data, check_noise, check_positive_int
-from .workspace import Workspace, as_workspace
+from ..arrays.random import as_generator
+from ..arrays.validation import DTYPES, check_choice, check_data, check_noise, check_positive_int
+from ..arrays.workspace import Workspace, as_workspace
+from .registry import register_model
 
 ESTIMATORS = ("analytic", "mc")
-DTYPES = (np.float32, np.float64)
 
 
-def as_generator(rng):
-    """Return a ``numpy.random.Generator``: pass one through, or seed a new one from an int/None."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
-
-
-class VAE(EstimatorMixin):
+@register_model("vae", example={"input_dim": 6, "hidden_sizes": (5,), "latent_dim": 2},
+                aliases=("beta-vae", "beta_vae", "betavae"))
+class VAE:
     """Variational autoencoder with a diagonal-Gaussian encoder and an MLP decoder.
 
     Parameters
@@ -115,7 +108,7 @@ class VAE(EstimatorMixin):
         params = self.encoder.init_params(self.rng, self.dtype, self.init, self.init_scale)
         params.update(self.decoder.init_params(self.rng, self.dtype, self.init, self.init_scale))
         # every parameter is a view into one contiguous vector, so an optimizer can update them all
-        # in one pass (numpyvae.inplace.joined); write into them in place: params[name][...] = value
+        # in one pass (numpyvae.arrays.inplace.joined); write into them in place: params[name][...] = value
         _, self.params = pack({name: self.backend.asarray(p) for name, p in params.items()}, xp=self.backend.xp)
 
     # ------------------------------------------------------------------ configuration
@@ -238,7 +231,7 @@ class VAE(EstimatorMixin):
             ``n_samples`` draws are taken from ``rng`` (default: the model's generator).
         workspace : numpyvae.Workspace, optional
             Keeps the step's arrays from one call to the next instead of allocating them (the
-            fast path for training; see :mod:`numpyvae.workspace`). The returned gradients are
+            fast path for training; see :mod:`numpyvae.arrays.workspace`). The returned gradients are
             then arrays of the workspace: valid until the next call with the same workspace,
             which overwrites them. Without one, every call returns new arrays.
 
@@ -259,6 +252,10 @@ class VAE(EstimatorMixin):
         grads = self.backward(delbo, cache, workspace=workspace)
         loss = -float(terms["elbo"].sum()) / B
         return loss, {name: grads[name] for name in self.params}
+
+    def bound(self, x, eps=None, rng=None, n_samples=1):
+        """The model's bound per datapoint (the ELBO; every model has ``bound``), shape (B,)."""
+        return self.elbo(x, eps, rng, n_samples)
 
     def elbo(self, x, eps=None, rng=None, n_samples=1):
         """Per-datapoint ELBO estimate, shape (B,)."""

@@ -5,8 +5,8 @@ Each function takes the model and the data it needs, and returns the path writte
 import numpy as np
 
 from ..ops.stable import sigmoid
-from ..vae import as_generator
-from .evaluate import condition_kwargs, condition_size, needs_labels
+from ..arrays.random import as_generator
+from ..models.conditioning import condition_kwargs, condition_size, needs_labels
 
 __all__ = ["decoder_mean", "sample_figure", "reconstruction_figure", "manifold_figure", "latent_figure",
            "curves_figure"]
@@ -44,7 +44,7 @@ def _clip01(images):
 def sample_figure(model, path, image_shape, n=100, rng=0):
     """A grid of ``n`` decoder means at z ~ N(0, I) (Kingma & Welling's Figure 5). A conditional
     model draws the classes 0, 1, ..., K-1 in turn (one class per column when n = 10 K)."""
-    from ..plotting import image_grid
+    from .draw import image_grid
 
     title = f"{n} samples: decoder means at z ~ N(0, I)"
     cond = {}
@@ -58,7 +58,7 @@ def sample_figure(model, path, image_shape, n=100, rng=0):
 def reconstruction_figure(model, x, path, image_shape, n=20, labels=None):
     """The first ``n`` rows of ``x`` above their reconstructions E[x | z = mu(x)] (a conditional
     model needs their ``labels``)."""
-    from ..plotting import reconstruction_grid
+    from .draw import reconstruction_grid
 
     x = np.asarray(x[:n])
     cond = condition_kwargs(model, None if labels is None else np.asarray(labels)[:n])
@@ -69,7 +69,7 @@ def reconstruction_figure(model, x, path, image_shape, n=20, labels=None):
 def manifold_figure(model, path, image_shape, n=20, dims=(0, 1)):
     """Kingma & Welling's Figure 4: decoder means over a grid of Gaussian quantiles of two latent
     dimensions (``dims``); the other latent dimensions are held at the prior mean 0."""
-    from ..plotting import manifold_grid
+    from .draw import manifold_grid
 
     if needs_labels(model):
         raise ValueError("the manifold of a conditional model depends on the class; it is not drawn")
@@ -92,7 +92,7 @@ def manifold_figure(model, path, image_shape, n=20, dims=(0, 1)):
 
 def latent_figure(model, x, labels, path, dims=(0, 1)):
     """Posterior means of ``x`` (two latent dimensions), coloured by label."""
-    from ..plotting import latent_scatter
+    from .draw import latent_scatter
 
     out = model.encode(np.asarray(x), **condition_kwargs(model, labels))
     mu = _host(model, out[0] if isinstance(out, tuple) else out)
@@ -105,7 +105,7 @@ def latent_figure(model, x, labels, path, dims=(0, 1)):
 
 def curves_figure(history, path, title=None):
     """Kingma & Welling's Figure 2 from a training history: bound vs. training samples evaluated."""
-    from ..plotting import training_curves
+    from .draw import training_curves
 
     curves = []
     for key, label in (("train_bound", "train"), ("test_bound", "test")):
@@ -116,3 +116,14 @@ def curves_figure(history, path, title=None):
     if not curves:
         raise ValueError("the history holds no evaluation after the first training step; nothing to plot")
     return training_curves(curves, path, title=title)
+
+
+def class_samples_figure(model, path, image_shape=(28, 28), n_per_class=10, rng=None, title=None):
+    """Write a figure of :func:`numpyvae.models.samples_per_class`: one row per class, the same z in
+    every column. Returns the path."""
+    from ..models.cvae import samples_per_class
+    from .draw import image_grid
+
+    grid = model.backend.to_numpy(samples_per_class(model, n_per_class, rng))   # (C, n, D)
+    C = grid.shape[0]
+    return image_grid(grid.reshape(C * n_per_class, -1), image_shape, path, nrows=C, title=title)

@@ -28,6 +28,8 @@ from typing import List
 
 import numpy as np
 
+from ..arrays.random import as_generator
+
 DEFAULT_STEP = 1e-5  # near the optimum eps^(1/3) for float64 central differences
 
 
@@ -108,7 +110,7 @@ def check_gradients(loss_fn, params, grads, step=DEFAULT_STEP, max_coords=40, rn
     -------
     GradcheckReport
     """
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_generator(rng)
     for name, p in params.items():
         if p.dtype != np.float64:
             raise ValueError(f"gradient checks need float64 parameters; {name!r} is {p.dtype} "
@@ -157,7 +159,7 @@ def check_gradients(loss_fn, params, grads, step=DEFAULT_STEP, max_coords=40, rn
 
 def _like(p, host):
     """``host`` (a NumPy array) on the array module of ``p``."""
-    from .backend import array_module
+    from ..arrays.backend import array_module
 
     return array_module(p).asarray(host)
 
@@ -167,7 +169,7 @@ def check_model(model, x, eps=None, rng=0, step=DEFAULT_STEP, max_coords=40):
 
     ``eps`` defaults to one standard-normal draw (L = 1) from ``rng``. The model must be float64.
     """
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_generator(rng)
     x = model._data(x)
     if eps is None:
         eps = model.backend.standard_normal(rng, (1, x.shape[0], model.latent_dim), model.dtype)
@@ -187,7 +189,7 @@ def check_op(spec, rng=0, step=DEFAULT_STEP, max_coords=200):
     The scalar checked is f = sum_k <u_k, out_k> with random upstream gradients u_k, so the
     backward is exercised with a non-trivial ``dout``.
     """
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_generator(rng)
     inputs = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else a
               for a in spec.make_inputs(rng, np.float64)]
     out, cache = spec.forward(*inputs)

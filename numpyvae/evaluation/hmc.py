@@ -1,7 +1,7 @@
 r"""Hamiltonian (Hybrid) Monte Carlo over the latent variables of one datapoint per chain.
 
 Target: the posterior p(z | x) proportional to p(x, z), through the potential energy
-U(z) = -log p(x, z) and its gradient (:func:`numpyvae.log_joint.log_joint`). Each datapoint of a
+U(z) = -log p(x, z) and its gradient (:func:`numpyvae.models.log_joint.log_joint`). Each datapoint of a
 batch runs its own chain with its own step size; the chains share nothing but the array ops.
 
 One transition (Duane et al. 1987; Neal 2011), with momentum r ~ N(0, I):
@@ -17,7 +17,7 @@ transition. A transition with a non-finite energy is rejected.
 """
 import numpy as np
 
-from .log_joint import log_joint
+from ..models.log_joint import log_joint
 
 DEFAULT_TARGET_ACCEPT = 0.9
 

@@ -98,7 +98,7 @@ def pack(arrays, xp=np):
 def joined(arrays):
     """The 1-D array that ``arrays`` (a sequence) are consecutive pieces of, in order, or None.
 
-    True for the views made by :func:`pack` (and by :meth:`numpyvae.workspace.Workspace.pack`) as
+    True for the views made by :func:`pack` (and by :meth:`numpyvae.arrays.workspace.Workspace.pack`) as
     long as none was replaced: every array C-contiguous, of one dtype, with one common base, each
     starting where the previous one ends.
     """

@@ -2,7 +2,7 @@ r"""Importance-sampled estimates of the marginal likelihood log p(x).
 
 With z_k ~ q(z | x), k = 1..K, and weights w_k = p(x, z_k) / q(z_k | x):
 
-    log p(x) ~= log (1/K) sum_k w_k        (Rezende et al. 2014; Burda et al. 2015; K&W's appendix-D estimator is numpyvae.marginal_likelihood)
+    log p(x) ~= log (1/K) sum_k w_k        (Rezende et al. 2014; Burda et al. 2015; K&W's appendix-D estimator is numpyvae.evaluation.marginal_likelihood)
 
 This is a lower bound in expectation that tightens as K grows and is consistent as K -> inf.
 The K samples are drawn in chunks, and the sums kept as running log-sum-exps, so memory stays
@@ -12,12 +12,13 @@ Derivation: docs/derivations.md#log-px
 """
 import numpy as np
 
-from .ops.stable import logsumexp
-from .vae import as_generator
+from ..ops.stable import logsumexp
+from ..arrays.random import as_generator
 
 
-def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=None, batch_size=100):
-    """Estimate log p(x) for every row of ``x`` by importance sampling with q(z|x) as proposal.
+def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=None, batch_size=100, c=None):
+    """Estimate log p(x) (log p(x | c) for a conditional model) for every row of ``x`` by importance
+    sampling with q(z|x) as proposal.
 
     Parameters
     ----------
@@ -30,6 +31,9 @@ def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=Non
         Samples per chunk; by default chosen so a chunk holds about 4e7 decoder outputs.
     batch_size : int
         Datapoints per batch.
+    c : array, optional
+        The condition of every row of ``x`` (labels (N,) or one-hot rows (N, C)), required by a
+        conditional model (``needs_labels``) and passed to its ``log_weights`` batch by batch.
 
     Returns
     -------
@@ -41,6 +45,12 @@ def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=Non
     rng = as_generator(rng)
     x = model._data(x)
     N = x.shape[0]
+    if getattr(model, "needs_labels", False):
+        if c is None:
+            raise ValueError(f"{type(model).__name__} is conditioned on labels: pass the labels of every row of x as keyword c=")
+        c = model._condition(c, N)                                     # (N, C) one-hot
+    elif c is not None:
+        raise ValueError(f"{type(model).__name__} is not conditional: c must be None")
     K = int(n_samples)
     if K < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples!r}")
@@ -56,7 +66,8 @@ def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=Non
         for k0 in range(0, K, chunk_size):
             k = min(chunk_size, K - k0)
             eps = model.backend.standard_normal(rng, (k, xb.shape[0], model.latent_dim), model.dtype)
-            logw = to_numpy(model.log_weights(xb, eps)).astype(np.float64)  # (k, b)
+            cond = {} if c is None else {"c": c[start:start + batch_size]}
+            logw = to_numpy(model.log_weights(xb, eps, **cond)).astype(np.float64)  # (k, b)
             lse1 = np.logaddexp(lse1, logsumexp(logw, axis=0))
             lse2 = np.logaddexp(lse2, logsumexp(2 * logw, axis=0))
         log_px[start:start + xb.shape[0]] = lse1 - np.log(K)

@@ -10,7 +10,7 @@ Every decoder has the same interface:
   log p(x | z) summed over data dimensions, x (B, D) broadcast over the sample axis.
 - ``mean(out)`` and ``sample(out, rng)``.
 
-The first four take an optional ``workspace`` (see :mod:`numpyvae.workspace`) to draw their
+The first four take an optional ``workspace`` (see :mod:`numpyvae.arrays.workspace`) to draw their
 arrays from.
 
 Derivation: docs/derivations.md#likelihoods
@@ -19,13 +19,13 @@ import math
 
 import numpy as np
 
-from .backend import array_module
+from ..arrays.backend import array_module
 from .layers import MLP, Dense
-from .ops.activations import sigmoid_backward, sigmoid_forward
-from .ops.likelihoods import (bernoulli_loglik_backward, bernoulli_loglik_forward, gaussian_loglik_backward,
+from ..ops.activations import sigmoid_backward, sigmoid_forward
+from ..ops.likelihoods import (bernoulli_loglik_backward, bernoulli_loglik_forward, gaussian_loglik_backward,
                               gaussian_loglik_forward)
-from .ops.stable import sigmoid
-from .workspace import as_workspace
+from ..ops.stable import sigmoid
+from ..arrays.workspace import as_workspace
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_sigmoid", "gaussian_fixed")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import BACKEND_NAMES, get_backend
+from ..arrays.backend import BACKEND_NAMES, get_backend
 
 COMMANDS = {}
 OPTIMIZER_NAMES = ("adam", "adagrad", "rmsprop", "sgd")
@@ -43,9 +43,9 @@ def int_list(text):
 
 @command("gradcheck", "check every hand-written gradient of a model against finite differences")
 def gradcheck_command(parser):
-    from .decoders import LIKELIHOODS
-    from .ops.activations import ACTIVATIONS
-    from .vae import ESTIMATORS
+    from ..nn.decoders import LIKELIHOODS
+    from ..ops.activations import ACTIVATIONS
+    from ..models.vae import ESTIMATORS
 
     parser.description = (
         "Build a small float64 VAE, draw fixed data and noise, and compare the gradient of every "
@@ -66,9 +66,9 @@ def gradcheck_command(parser):
     parser.add_argument("--ops", action="store_true", help="also check every registered op")
 
     def run(args):
-        from . import gradcheck
-        from .ops import OPS
-        from .vae import VAE
+        from .. import gradcheck
+        from ..ops import OPS
+        from ..models.vae import VAE
 
         rng = np.random.default_rng(args.seed)
         model = VAE(args.input_dim, args.hidden, args.latent, likelihood=args.likelihood,
@@ -93,14 +93,14 @@ def gradcheck_command(parser):
 
 
 def _model_choices():
-    from .model_registry import model_names
+    from ..models.registry import model_names
 
     return model_names()
 
 
 def _checkpoint_data(ckpt, args):
     """The data description of a saved run, with the command line's overrides."""
-    from .training.runs import data_spec
+    from ..training.runs import data_spec
 
     saved = dict(ckpt.extra.get("data") or {})
     name = args.data or saved.get("name")
@@ -115,18 +115,18 @@ def _checkpoint_data(ckpt, args):
 
 def _eval_data(spec, split, dtype):
     """A split to evaluate on; with dynamic binarization one fixed Bernoulli draw of it."""
-    from .training.runs import load_split
+    from ..training.runs import load_split
 
     x, labels, shape = load_split(spec, split, dtype)
     if spec["binarize"] == "dynamic":
-        from .datasets import bernoulli_binarize
+        from ..datasets import bernoulli_binarize
 
         x = bernoulli_binarize(x, np.random.default_rng([spec["seed"], 4]))
     return x, labels, shape
 
 
 def _add_data_options(parser, default_data=None, split_help=None):
-    from .datasets import DATASET_NAMES, PROTOCOLS
+    from ..datasets import DATASET_NAMES, PROTOCOLS
 
     g = parser.add_argument_group("data")
     g.add_argument("--data", choices=DATASET_NAMES, default=default_data,
@@ -142,15 +142,15 @@ def _add_data_options(parser, default_data=None, split_help=None):
 
 
 def _open_checkpoint(path):
-    from .training import load_checkpoint
-    from .training.runs import resolve_checkpoint
+    from ..training import load_checkpoint
+    from ..training.runs import resolve_checkpoint
 
     path = resolve_checkpoint(path)
     return path, load_checkpoint(path)
 
 
 def _image_shape(ckpt, model, text):
-    from .training.runs import image_shape_of
+    from ..training.runs import image_shape_of
 
     if text:
         try:
@@ -220,8 +220,8 @@ def train_command(parser):
     def run(args):
         import json
 
-        from .training import TrainConfig, Trainer
-        from .training.runs import default_run_dir, resolve_checkpoint
+        from ..training import TrainConfig, Trainer
+        from ..training.runs import default_run_dir, resolve_checkpoint
 
         argv_settings = {"epochs": args.epochs, "max_samples": args.max_samples}
         if args.resume:
@@ -296,7 +296,7 @@ def _positive(text, flag):
 
 
 def _progress(args):
-    from .training import Progress
+    from ..training import Progress
 
     return Progress(stream=sys.stdout, enabled=not args.quiet)
 
@@ -314,14 +314,14 @@ def _existing_log(run_dir, fmt):
 
 
 def _train_spec(args):
-    from .training.runs import data_spec
+    from ..training.runs import data_spec
 
     return data_spec(args.data, protocol=args.protocol, binarize=args.binarize, data_dir=args.data_dir,
                      limit=args.limit, seed=args.seed)
 
 
 def _train_data(spec, model, dtype=None, split="train"):
-    from .training.runs import load_split
+    from ..training.runs import load_split
 
     dtype = np.dtype(dtype if model is None else model.dtype)
     return load_split(spec, split, dtype)
@@ -332,9 +332,9 @@ def _build_model(args, data_name, input_dim, labels):
     import inspect
     import json
 
-    from .model_registry import get_model_class
-    from .training.evaluate import CONDITION_SIZE_NAMES
-    from .training.runs import DATA_PRESETS
+    from ..models.registry import get_model_class
+    from ..models.conditioning import CONDITION_SIZE_NAMES
+    from ..training.runs import DATA_PRESETS
 
     cls = get_model_class(args.model)
     accepted = inspect.signature(cls.__init__).parameters
@@ -377,7 +377,7 @@ def _build_model(args, data_name, input_dim, labels):
 
 def _write_figures(model, history, run_dir, x, labels, shape):
     """Every figure of a finished run; returns (written paths, notes on figures that do not apply)."""
-    from .training import figures
+    from ..plotting import model_figures as figures
 
     jobs = [("training_curves.png", lambda p: figures.curves_figure(history, p)),
             ("samples.png", lambda p: figures.sample_figure(model, p, shape, rng=0)),
@@ -414,8 +414,9 @@ def evaluate_command(parser):
     def run(args):
         import json
 
-        from .evaluation import importance_sampled_log_px
-        from .training.evaluate import mean_bound, needs_labels
+        from ..evaluation.importance import importance_sampled_log_px
+        from ..evaluation.bounds import mean_bound
+        from ..models.conditioning import needs_labels
 
         path, ckpt = _open_checkpoint(args.checkpoint)
         model = ckpt.model
@@ -467,9 +468,9 @@ def sample_command(parser):
     parser.add_argument("--image-shape", default=None, help="HxW (default: the data set's)")
 
     def run(args):
-        from .plotting import image_grid
+        from ..plotting.draw import image_grid
 
-        from .training.evaluate import condition_kwargs, condition_size, needs_labels
+        from ..models.conditioning import condition_kwargs, condition_size, needs_labels
 
         path, ckpt = _open_checkpoint(args.checkpoint)
         model = ckpt.model
@@ -498,7 +499,7 @@ def reconstruct_command(parser):
     parser.add_argument("--out", default=None, help="PNG file (default: reconstructions.png beside the checkpoint)")
 
     def run(args):
-        from .training.figures import reconstruction_figure
+        from ..plotting.model_figures import reconstruction_figure
 
         path, ckpt = _open_checkpoint(args.checkpoint)
         spec = _checkpoint_data(ckpt, args)
@@ -522,7 +523,7 @@ def manifold_command(parser):
     parser.add_argument("--image-shape", default=None, help="HxW (default: the data set's)")
 
     def run(args):
-        from .training.figures import manifold_figure
+        from ..plotting.model_figures import manifold_figure
 
         if len(args.dims) != 2:
             raise ValueError(f"--dims takes two latent dimensions, e.g. 0,1; got {args.dims}")
@@ -540,13 +541,13 @@ def info_command(parser):
     parser.description = (
         "Print numpyvae's, Python's and NumPy's versions, which array backends can run here, and which "
         "compute kernels NumPy's OpenBLAS uses, with advice where faster ones exist (see "
-        "numpyvae/blas_kernels.py).")
+        "numpyvae/arrays/blas.py).")
 
     def run(args):
         import platform
 
-        from . import __version__
-        from .blas_kernels import describe
+        from .._version import __version__
+        from ..arrays.blas import describe
 
         print(f"numpyvae {__version__}, Python {platform.python_version()} ({platform.machine()})")
         for name in BACKEND_NAMES:

@@ -3,6 +3,9 @@ import math
 
 import numpy as np
 
+DTYPES = (np.float32, np.float64)
+"""The floating-point types every model computes in."""
+
 
 
 def check_choice(name, value, choices):
