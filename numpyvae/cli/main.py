@@ -185,7 +185,8 @@ def train_command(parser):
     m.add_argument("--estimator", default=None, help="analytic (K&W estimator B, default) or mc (A)")
     m.add_argument("--beta", type=float, default=None, help="weight of the KL term (default 1)")
     m.add_argument("--init", default=None, help="normal (N(0, 0.01^2), the paper's; default), glorot or he")
-    m.add_argument("--dtype", choices=("float32", "float64"), default="float64", help="floating-point precision")
+    m.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="floating-point precision (default float32, the fast path; float64 for comparisons)")
     m.add_argument("--k", type=int, default=None,
                    help="importance samples per datapoint of the IWAE bound (models iwae, hierarchical-vae)")
     m.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
@@ -332,8 +333,8 @@ def _build_model(args, data_name, input_dim, labels):
     import inspect
     import json
 
-    from ..models.registry import get_model_class
     from ..models.conditioning import CONDITION_SIZE_NAMES
+    from ..models.registry import build_model, get_model_class
     from ..training.runs import DATA_PRESETS
 
     cls = get_model_class(args.model)
@@ -369,10 +370,7 @@ def _build_model(args, data_name, input_dim, labels):
         kwargs[size_names[0]] = int(labels.max()) + 1
     if "rng" in accepted or takes_any:
         kwargs["rng"] = np.random.default_rng(args.seed)
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ValueError(f"cannot build model {args.model!r}: {exc}") from None
+    return build_model(args.model, kwargs)
 
 
 def _write_figures(model, history, run_dir, x, labels, shape):

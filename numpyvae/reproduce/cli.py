@@ -54,13 +54,16 @@ def _common(p, budget="1e6"):
                         "the final evaluation always uses the whole sets")
     p.add_argument("--binarize", choices=("none", "static", "dynamic"), default=None,
                    help="MNIST pixels: grey values as Bernoulli targets (none, default), one fixed draw, or a draw per epoch")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="floating-point precision of training (default float32, the fast path; float64 runs "
+                        "are separate run folders)")
     p.add_argument("--protocol", choices=("kw2013", "official"), default=None,
                    help="split: MNIST kw2013 = 50000 training images (default); Frey official = 1765 train / 200 test "
                         "(default), kw2013 = 1565 train")
 
 
 def _options(args, *extra):
-    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points") + extra
+    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points", "dtype") + extra
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
