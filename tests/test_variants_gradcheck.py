@@ -1,5 +1,9 @@
 """Whole-model gradients of every variant against float64 central differences, noise held fixed,
-and checks that a deliberately wrong gradient is caught."""
+over architectures drawn by hypothesis, and checks that a deliberately wrong gradient is caught.
+
+The loss differentiated is each model's own ``check_loss`` (through
+:func:`numpyvae.gradcheck.models.variant_loss`); tests/test_registry.py runs the same check once over
+every registered model in its example configuration."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -7,6 +11,7 @@ from hypothesis import strategies as st
 
 from numpyvae import ops
 from numpyvae.gradcheck import check_gradients
+from numpyvae.gradcheck.models import variant_loss
 from numpyvae.models import CVAE, IWAE, Autoencoder, FullCovVAE, HierarchicalVAE
 
 SMOOTH = ["tanh", "softplus", "sigmoid", "elu"]      # no kinks a finite difference could straddle
@@ -20,31 +25,13 @@ hidden_st = st.lists(st.integers(2, 5), min_size=0, max_size=2)
 MAX_LOSS = 1e4
 
 
-def _bound_check(model, x, eps, drawn=False):
-    """Check model.loss_and_grads against differences of -mean(bound) with eps fixed.
-    ``drawn``: the model comes from hypothesis, skip it if its loss is beyond MAX_LOSS."""
-    loss0, grads = model.loss_and_grads(x, eps)
+def _check(model, x, eps=None, drawn=False, c=None):
+    """Check model.loss_and_grads against differences of its training loss (-mean bound or ELBO) with
+    ``eps`` fixed. ``drawn``: the model comes from hypothesis, skip it if its loss is beyond MAX_LOSS."""
+    loss_fn, grads = variant_loss(model, x, eps, c)
     if drawn:
-        assume(abs(loss0) < MAX_LOSS)
-    xv = model._data(x)
-
-    def loss():
-        return -float(model.forward(xv, eps)[0]["bound"].mean())
-
-    return check_gradients(loss, model.params, grads, rng=0)
-
-
-def _elbo_check(model, x, eps, drawn=False, **cond):
-    loss0, grads = model.loss_and_grads(x, eps, **cond)
-    if drawn:
-        assume(abs(loss0) < MAX_LOSS)
-    xv = model._data(x)
-    extra = (model._condition(cond["c"], xv.shape[0]),) if cond else ()
-
-    def loss():
-        return -float(model.forward(xv, *extra, eps)[0]["elbo"].mean())
-
-    return check_gradients(loss, model.params, grads, rng=0)
+        assume(abs(loss_fn()) < MAX_LOSS)
+    return check_gradients(loss_fn, model.params, grads, rng=0)
 
 
 @HYP
@@ -57,7 +44,7 @@ def test_iwae_gradient_is_the_exact_gradient_of_the_k_sample_bound(hidden, activ
     model = IWAE(input_dim, hidden, latent_dim, k=k, likelihood=likelihood, activation=activation, beta=beta,
                  rng=rng, init="glorot", sigma=0.7)
     x = rng.uniform(size=(batch, input_dim))
-    report = _bound_check(model, x, rng.standard_normal((groups * k, batch, latent_dim)), drawn=True)
+    report = _check(model, x, rng.standard_normal((groups * k, batch, latent_dim)), drawn=True)
     assert {r.name for r in report.rows} == set(model.params)
     assert report.passed(1e-6), report.table()
 
@@ -72,7 +59,7 @@ def test_hierarchical_gradient_matches_finite_differences(hidden, hidden2, activ
     model = HierarchicalVAE(5, hidden, (z1, z2), hidden2, k=k, likelihood=likelihood, activation=activation,
                             rng=rng, init="glorot", sigma=0.7)
     x = rng.uniform(size=(batch, 5))
-    report = _bound_check(model, x, rng.standard_normal((2 * k, batch, z1 + z2)), drawn=True)
+    report = _check(model, x, rng.standard_normal((2 * k, batch, z1 + z2)), drawn=True)
     assert {r.name for r in report.rows} == set(model.params)
     assert report.passed(1e-6), report.table()
 
@@ -87,7 +74,7 @@ def test_fullcov_gradient_matches_finite_differences(hidden, activation, likelih
     model = FullCovVAE(5, hidden, latent_dim, likelihood=likelihood, activation=activation, estimator=estimator,
                        beta=beta, rng=rng, init="glorot", sigma=0.7)
     x = rng.uniform(size=(batch, 5))
-    report = _elbo_check(model, x, rng.standard_normal((n_samples, batch, latent_dim)), drawn=True)
+    report = _check(model, x, rng.standard_normal((n_samples, batch, latent_dim)), drawn=True)
     assert {r.name for r in report.rows} == set(model.params)
     assert report.passed(1e-6), report.table()
 
@@ -103,7 +90,7 @@ def test_cvae_gradient_matches_finite_differences(hidden, activation, likelihood
                  estimator=estimator, rng=rng, init="glorot", sigma=0.7)
     x = rng.uniform(size=(batch, 5))
     labels = rng.integers(0, condition_dim, batch)
-    report = _elbo_check(model, x, rng.standard_normal((n_samples, batch, latent_dim)), drawn=True, c=labels)
+    report = _check(model, x, rng.standard_normal((n_samples, batch, latent_dim)), drawn=True, c=labels)
     assert {r.name for r in report.rows} == set(model.params)
     assert report.passed(1e-6), report.table()
 
@@ -113,9 +100,7 @@ def test_cvae_gradient_matches_finite_differences(hidden, activation, likelihood
 def test_autoencoder_gradient_matches_finite_differences(loss, hidden, rng):
     model = Autoencoder(6, hidden, 3, loss=loss, activation="tanh", rng=rng, init="glorot")
     x = rng.uniform(size=(4, 6))
-    _, grads = model.loss_and_grads(x)
-    xv = model._data(x)
-    report = check_gradients(lambda: float(model.forward(xv)[0]["loss"].mean()), model.params, grads, rng=0)
+    report = _check(model, x)
     assert {r.name for r in report.rows} == set(model.params)
     assert report.passed(1e-6), report.table()
 
@@ -124,7 +109,7 @@ def test_paper_sized_iwae_gradient(rng):
     # MNIST-shaped input, binary data, k = 5; 40 random entries per tensor plus a direction
     model = IWAE(784, (20, 10), 5, k=5, rng=rng, init="glorot")
     x = (rng.uniform(size=(4, 784)) > 0.5).astype(float)
-    report = _bound_check(model, x, rng.standard_normal((5, 4, 5)))
+    report = _check(model, x, rng.standard_normal((5, 4, 5)))
     assert report.passed(1e-6), report.table()
 
 
@@ -138,9 +123,9 @@ def test_iwae_check_catches_elbo_weights_in_place_of_importance_weights(monkeypa
 
     model = IWAE(5, (4,), 2, k=3, rng=rng, init="glorot")
     x, eps = rng.uniform(size=(3, 5)), rng.standard_normal((3, 3, 2))
-    assert _bound_check(model, x, eps).passed(1e-6)
+    assert _check(model, x, eps).passed(1e-6)
     monkeypatch.setattr(importance, "iwae_bound_backward", uniform_weights)
-    report = _bound_check(model, x, eps)
+    report = _check(model, x, eps)
     assert not report.passed(1e-6)
     assert report.max_rel_err > 1e-3
 
@@ -155,7 +140,7 @@ def test_fullcov_check_catches_a_wrong_scale_gradient(monkeypatch, rng):
     model = FullCovVAE(5, (4,), 3, rng=rng, init="glorot")
     x, eps = rng.uniform(size=(3, 5)), rng.standard_normal((1, 3, 3))
     monkeypatch.setattr(fullcov, "scale_tril_backward", wrong)
-    report = _elbo_check(model, x, eps)
+    report = _check(model, x, eps)
     failed = {r.name for r in report.failures(1e-6)}
     assert {"enc.offdiag.W", "enc.offdiag.b"} <= failed                 # the head itself and the trunk below it
     assert not failed & {"enc.mu.W", "enc.log_std.b", "dec.logits.W"}  # untouched paths still pass
@@ -173,5 +158,5 @@ def test_hierarchical_check_catches_a_dropped_fan_out_term(monkeypatch, rng):
     model = HierarchicalVAE(5, (4,), (2, 2), (3,), k=2, rng=rng, init="glorot")
     x, eps = rng.uniform(size=(3, 5)), rng.standard_normal((2, 3, 4))
     monkeypatch.setattr(hierarchical, "log_standard_normal_backward", drop_first_prior_gradient)
-    report = _bound_check(model, x, eps)
+    report = _check(model, x, eps)
     assert calls and not report.passed(1e-6)

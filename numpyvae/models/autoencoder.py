@@ -123,6 +123,17 @@ class Autoencoder(BaseModel):
         dloss = self.backend.xp.full(B, 1.0 / B, dtype=self.dtype)    # d mean / d loss_b = 1/B
         return float(terms["loss"].mean()), self._ordered(self.backward(dloss, cache, workspace=ws))
 
+    def check_loss(self, x, eps=None, rng=0):
+        """The mean reconstruction loss, for the float64 gradient check.
+
+        Returns ``(loss_fn, grads)``: ``loss_fn()`` re-evaluates the loss from the current ``params``;
+        ``grads`` is :meth:`loss_and_grads` at the current parameters. The model is deterministic:
+        ``eps`` and ``rng`` are accepted for the uniform check interface and ignored.
+        """
+        x = self._data(x)
+        _, grads = self.loss_and_grads(x)
+        return (lambda: float(self.forward(x)[0]["loss"].mean())), grads
+
     bound_name = "minus the reconstruction loss"
     """What :meth:`bound` is for this model (it has no likelihood bound): reports say so."""
 

@@ -16,9 +16,10 @@ from ..ops.conditioning import concat_condition_backward, concat_condition_forwa
 from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, log_normal_backward,
                             log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                             reparameterize_backward, reparameterize_forward)
+from ..arrays.random import as_generator
 from ..arrays.validation import check_choice, check_positive_int
 from .vae import ESTIMATORS
-from .base import BaseModel, check_hidden_sizes, check_nonnegative
+from .base import BaseModel, check_hidden_sizes, check_nonnegative, check_positive
 from .registry import register_model
 
 
@@ -60,7 +61,7 @@ class CVAE(BaseModel):
         self._data_likelihood = self.likelihood
         self.estimator = check_choice("estimator", estimator, ESTIMATORS)
         self.beta = check_nonnegative("beta", beta)
-        self.sigma = float(sigma)
+        self.sigma = check_positive("sigma", sigma)
         C = self.condition_dim
         self.encoder = GaussianEncoder(self.input_dim + C, self.hidden_sizes, self.latent_dim, self.activation)
         self.decoder = make_decoder(self.likelihood, self.latent_dim + C, self.hidden_sizes[::-1], self.input_dim,
@@ -179,6 +180,20 @@ class CVAE(BaseModel):
         delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
         grads = self.backward(delbo, cache, workspace=ws)
         return -float(terms["elbo"].mean()), self._ordered(grads)
+
+    def check_loss(self, x, eps=None, rng=0, c=None):
+        """The loss -mean_b ELBO(x_b | c_b) at fixed noise, for the float64 gradient check.
+
+        Returns ``(loss_fn, grads)``: ``loss_fn()`` re-evaluates the loss from the current ``params``
+        with the noise ``eps`` (L, B, latent_dim) and the condition ``c`` held fixed (one noise draw,
+        L = 1, from ``rng`` when not given); ``grads`` is :meth:`loss_and_grads` at the current
+        parameters with that noise and condition.
+        """
+        x = self._data(x)
+        eps = self._noise(x, eps, as_generator(rng), 1, self.latent_dim)   # (L, B, Z), fixed from here on
+        c = self._condition(c, x.shape[0])                              # (B, C)
+        _, grads = self.loss_and_grads(x, eps, c=c)
+        return (lambda: -float(self.forward(x, c, eps)[0]["elbo"].mean())), grads
 
     def elbo_terms(self, x, eps=None, rng=None, n_samples=1, c=None):
         """``{"elbo", "loglik", "kl"}``, each (B,)."""

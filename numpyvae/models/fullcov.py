@@ -22,9 +22,10 @@ from ..ops.fullcov import (kl_tril_standard_normal_backward, kl_tril_standard_no
                            scale_tril_backward, scale_tril_forward, tril_reparameterize_backward,
                            tril_reparameterize_forward)
 from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_forward
+from ..arrays.random import as_generator
 from ..arrays.validation import check_choice, check_positive_int
 from .vae import ESTIMATORS
-from .base import BaseModel, StandardNormalPriorMixin, check_hidden_sizes, check_nonnegative
+from .base import BaseModel, StandardNormalPriorMixin, check_hidden_sizes, check_nonnegative, check_positive
 from .registry import register_model
 
 
@@ -111,7 +112,7 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         self._data_likelihood = self.likelihood
         self.estimator = check_choice("estimator", estimator, ESTIMATORS)
         self.beta = check_nonnegative("beta", beta)
-        self.sigma = float(sigma)
+        self.sigma = check_positive("sigma", sigma)
         self.encoder = FullCovGaussianEncoder(self.input_dim, self.hidden_sizes, self.latent_dim, self.activation)
         self.decoder = make_decoder(self.likelihood, self.latent_dim, self.hidden_sizes[::-1], self.input_dim,
                                     self.activation, sigma=self.sigma)
@@ -196,6 +197,18 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
         grads = self.backward(delbo, cache, workspace=ws)
         return -float(terms["elbo"].mean()), self._ordered(grads)
+
+    def check_loss(self, x, eps=None, rng=0):
+        """The loss -mean_b ELBO(x_b) at fixed noise, for the float64 gradient check.
+
+        Returns ``(loss_fn, grads)``: ``loss_fn()`` re-evaluates the loss from the current ``params``
+        with the noise ``eps`` (L, B, latent_dim) held fixed (one draw, L = 1, from ``rng`` when not
+        given); ``grads`` is :meth:`loss_and_grads` at the current parameters with that noise.
+        """
+        x = self._data(x)
+        eps = self._noise(x, eps, as_generator(rng), 1, self.latent_dim)   # (L, B, Z), fixed from here on
+        _, grads = self.loss_and_grads(x, eps)
+        return (lambda: -float(self.forward(x, eps)[0]["elbo"].mean())), grads
 
     def elbo_terms(self, x, eps=None, rng=None, n_samples=1):
         """``{"elbo", "loglik", "kl"}``, each (B,)."""

@@ -12,10 +12,9 @@ as a KL warm-up does). This class turns them into the objective, Burda et al. 20
 whose gradient is sum_i w~_i grad log w_i with the normalised weights w~ (:func:`iwae_bound_backward`).
 With k = 1 every w~ is 1 and the bound is the Monte-Carlo ELBO, (1/S) sum_s log w_s.
 """
-import numpy as np
-
 from ..ops.importance import iwae_bound_backward, iwae_bound_forward
-from ..arrays.validation import check_positive_int
+from ..arrays.random import as_generator
+from ..arrays.validation import check_nonnegative, check_positive_int
 from .base import BaseModel
 
 
@@ -33,9 +32,7 @@ class ImportanceWeightedModel(BaseModel):
 
     def _setup_bound(self, k, beta):
         self.k = check_positive_int("k", k)
-        if not (np.isfinite(beta) and beta >= 0):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        self.beta = float(beta)
+        self.beta = check_nonnegative("beta", beta)
 
     # ------------------------------------------------------------------ the objective
     def forward(self, x, eps, k=None, workspace=None):
@@ -87,6 +84,18 @@ class ImportanceWeightedModel(BaseModel):
         dbound = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)  # d loss / d bound_b = -1/B
         grads = self.backward(dbound, cache, workspace=ws)
         return -float(terms["bound"].mean()), self._ordered(grads)
+
+    def check_loss(self, x, eps=None, rng=0):
+        """The loss -mean_b bound_b at fixed noise, for the float64 gradient check.
+
+        Returns ``(loss_fn, grads)``: ``loss_fn()`` re-evaluates the loss from the current ``params``
+        with the noise ``eps`` (S * k, B, latent_dim) held fixed (one group, S = 1, drawn from ``rng``
+        when not given); ``grads`` is :meth:`loss_and_grads` at the current parameters with that noise.
+        """
+        x = self._data(x)
+        eps = self._noise(x, eps, as_generator(rng), 1, self.latent_dim, multiple=self.k)  # (S*k, B, Z), fixed
+        _, grads = self.loss_and_grads(x, eps)
+        return (lambda: -float(self.forward(x, eps)[0]["bound"].mean())), grads
 
     # ------------------------------------------------------------------ scores
     def bound(self, x, eps=None, rng=None, n_samples=1, k=None):

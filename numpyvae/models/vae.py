@@ -25,7 +25,8 @@ from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forw
                            log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                            reparameterize_backward, reparameterize_forward)
 from ..arrays.random import as_generator
-from ..arrays.validation import DTYPES, check_choice, check_data, check_noise, check_positive_int
+from ..arrays.validation import (DTYPES, check_choice, check_data, check_latents, check_noise, check_nonnegative,
+                                 check_positive, check_positive_int)
 from ..arrays.workspace import Workspace, as_workspace
 from .registry import register_model
 
@@ -86,19 +87,19 @@ class VAE:
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
         if isinstance(hidden_sizes, (int, np.integer)):
             hidden_sizes = (hidden_sizes,)
+        if isinstance(hidden_sizes, str) or not hasattr(hidden_sizes, "__iter__"):
+            raise ValueError(f"hidden_sizes must be a sequence of positive integers, got {hidden_sizes!r}")
         self.hidden_sizes = tuple(check_positive_int("each hidden size", h) for h in hidden_sizes)
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         self.activation = check_choice("activation", activation, tuple(ACTIVATIONS))
         self.estimator = check_choice("estimator", estimator, ESTIMATORS)
-        if not (np.isfinite(beta) and beta >= 0):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        self.beta = float(beta)
+        self.beta = check_nonnegative("beta", beta)
         self.dtype = np.dtype(dtype)
         if self.dtype not in [np.dtype(d) for d in DTYPES]:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.init = check_choice("init", init, INITIALIZERS)
-        self.init_scale = float(init_scale)
-        self.sigma = float(sigma)
+        self.init_scale = check_positive("init_scale", init_scale)
+        self.sigma = check_positive("sigma", sigma)
         self.backend = get_backend(backend)
         self.rng = as_generator(rng)
 
@@ -154,10 +155,7 @@ class VAE:
     def decode(self, z):
         """Parameters of p(x | z) as a dict, for z (B, Z) or (L, B, Z): ``{"logits"}`` (Bernoulli) or
         ``{"mean", "logvar"}`` (Gaussian decoders; a fixed variance is broadcast)."""
-        z = self.backend.asarray(z, dtype=self.dtype)
-        if z.ndim not in (2, 3) or z.shape[-1] != self.latent_dim:
-            raise ValueError(f"z must have shape (B, {self.latent_dim}) or (L, B, {self.latent_dim}), "
-                             f"got {tuple(z.shape)}")
+        z = check_latents(z, self.latent_dim, self.backend, self.dtype)
         out, _ = self.decoder.forward(self.params, z)
         return out
 
@@ -252,6 +250,18 @@ class VAE:
         grads = self.backward(delbo, cache, workspace=workspace)
         loss = -float(terms["elbo"].sum()) / B
         return loss, {name: grads[name] for name in self.params}
+
+    def check_loss(self, x, eps=None, rng=0):
+        """The loss -mean_b ELBO(x_b) at fixed noise, for the float64 gradient check.
+
+        Returns ``(loss_fn, grads)``: ``loss_fn()`` re-evaluates the loss from the current ``params``
+        with the noise ``eps`` (L, B, latent_dim) held fixed (one draw, L = 1, from ``rng`` when not
+        given); ``grads`` is :meth:`loss_and_grads` at the current parameters with that noise.
+        """
+        x = self._data(x)
+        eps = self._noise(x, eps, as_generator(rng), 1)                 # (L, B, Z), fixed from here on
+        _, grads = self.loss_and_grads(x, eps)
+        return (lambda: -float(self.forward(x, eps)[0]["elbo"].mean())), grads
 
     def bound(self, x, eps=None, rng=None, n_samples=1):
         """The model's bound per datapoint (the ELBO; every model has ``bound``), shape (B,)."""

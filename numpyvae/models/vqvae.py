@@ -13,7 +13,8 @@ averaged over the batch). k_m is piecewise constant in z_e, so the reconstructio
 gradient with respect to the encoder. The **straight-through** estimator copies the decoder's
 gradient at z_q onto z_e, d loss / d z_e := d loss / d z_q + beta_commit * 2 (z_e - z_q). It is not the
 gradient of the loss: it is the exact gradient of the surrogate in which z_q is replaced by
-z_e + sg[z_q - z_e] (docs/variants.md, VQ-VAE). The codebook learns from the codebook loss alone
+z_e + sg[z_q - z_e] (:func:`straight_through_surrogate`, which :meth:`VQVAE.check_loss` gives the
+gradient check; docs/variants.md, VQ-VAE). The codebook learns from the codebook loss alone
 (``codebook_update="gradient"``) or, with ``codebook_update="ema"``, by exponential moving averages
 of the encoder outputs assigned to each code (their appendix A.1), in which case the codebook loss
 is dropped and the codebook's gradient is zero.
@@ -26,9 +27,9 @@ from ..nn.decoders import LIKELIHOODS, make_decoder
 from ..nn.layers import MLP, Dense
 from ..ops.quantize import (gather_rows_backward, gather_rows_forward, nearest_code, squared_error_backward,
                             squared_error_forward)
-from ..arrays.validation import check_choice, check_positive_int
+from ..arrays.validation import check_choice, check_interval, check_positive_int
 from ..arrays.workspace import as_workspace
-from .base import BaseModel, check_hidden_sizes, check_nonnegative
+from .base import BaseModel, check_hidden_sizes, check_nonnegative, check_positive
 from .registry import register_model
 
 CODEBOOK_UPDATES = ("gradient", "ema")
@@ -87,10 +88,8 @@ class VQVAE(BaseModel):
         self._data_likelihood = self.likelihood
         self.beta_commit = check_nonnegative("beta_commit", beta_commit)
         self.codebook_update = check_choice("codebook_update", codebook_update, CODEBOOK_UPDATES)
-        if not 0 <= ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay!r}")
-        self.ema_decay = float(ema_decay)
-        self.sigma = float(sigma)
+        self.ema_decay = check_interval("ema_decay", ema_decay, 0, 1)
+        self.sigma = check_positive("sigma", sigma)
         M, d, K = self.n_latents, self.code_dim, self.codebook_size
         self.trunk = MLP((self.input_dim, *self.hidden_sizes), self.activation, "enc")
         self.z_head = Dense(self.trunk.out_dim, M * d, "enc.z")
@@ -197,6 +196,21 @@ class VQVAE(BaseModel):
         if self.codebook_update == "ema":
             self._ema_update(cache[1], terms["indices"])
         return float(terms["loss"].mean()), self._ordered(grads)
+
+    def check_loss(self, x, eps=None, rng=0):
+        """The loss whose exact gradient the VQ-VAE gradient is, for the float64 gradient check.
+
+        Returns ``(loss_fn, grads)``: ``loss_fn`` is :func:`straight_through_surrogate` at the current
+        parameters (the training loss does not have the straight-through gradient: its code
+        assignment is piecewise constant), ``grads`` the gradient of :meth:`loss_and_grads` there,
+        computed without its EMA codebook step (with ``codebook_update="ema"`` the codebook's
+        gradient is zero and nothing moves). The model is deterministic: ``eps`` and ``rng`` are
+        accepted for the uniform check interface and ignored.
+        """
+        x = self._data(x)
+        _, cache = self.forward(x)
+        dloss = self.backend.xp.full(x.shape[0], 1.0 / x.shape[0], dtype=self.dtype)  # d mean / d loss_b = 1/B
+        return straight_through_surrogate(self, x), self._ordered(self.backward(dloss, cache))
 
     def _ema_update(self, ze, indices):
         r"""One EMA step of the codebook (van den Oord et al., appendix A.1):
@@ -321,6 +335,41 @@ class VQVAE(BaseModel):
         rng = self._generator(rng)
         out = self.decode_codes(self.sample_codes(n, rng))
         return self.decoder.mean(out) if mean else self.decoder.sample(out, rng)
+
+
+def straight_through_surrogate(model, x):
+    r"""The loss whose exact gradient is the VQ-VAE gradient of ``model``, at its current parameters.
+
+        S = mean_b [ -log p(x_b | z_e,b + c_b) + w_cb ||z_e,b^0 - E[k_b^0]||^2 + beta_commit ||z_e,b - z_q,b^0||^2 ]
+
+    with the codes k^0, z_e^0, z_q^0 = E[k^0] and the offset c = z_q^0 - z_e^0 frozen at the current
+    parameters (superscript 0): z_q = z_e + sg[z_q - z_e] written out, so the decoder reads z_q^0 and
+    its gradient at z_q reaches z_e unchanged (straight-through); the codebook term sees the encoder
+    output frozen (sg[z_e]), the commitment term the code frozen (sg[z_q]); w_cb = 1 for gradient
+    codebook updates, 0 for EMA ones. At the current parameters S equals the training loss; unlike
+    it, S is differentiable in every parameter, and :meth:`VQVAE.backward` is its exact gradient
+    (docs/variants.md, VQ-VAE).
+
+    ``x`` must be validated (``model._data(x)``). Returns ``loss_fn() -> float``, which re-reads
+    ``model.params`` at every call.
+    """
+    B = x.shape[0]
+    ze0, _ = model._encode(x)                                           # (B, M, d)
+    idx0 = nearest_code(ze0, model.params["vq.codebook"])               # (B, M)  k^0, frozen
+    ze0 = ze0.copy()                                                    # (B, M, d)  z_e^0
+    zq0 = model.params["vq.codebook"][idx0].copy()                      # (B, M, d)  z_q^0
+    w_cb = 1.0 if model.codebook_update == "gradient" else 0.0
+
+    def loss_fn():
+        ze, _ = model._encode(x)                                        # (B, M, d)
+        out, _ = model.decoder.forward(model.params, (ze + (zq0 - ze0)).reshape(B, -1))
+        loglik, _ = model.decoder.log_prob_forward(x, out)              # (B,)
+        codebook = ((ze0 - model.params["vq.codebook"][idx0]) ** 2).sum(axis=(1, 2))   # (B,)
+        commitment = ((ze - zq0) ** 2).sum(axis=(1, 2))                 # (B,)
+        return float((-loglik + w_cb * codebook + model.beta_commit * commitment).mean())
+
+    return loss_fn
+
 
 def _smoothed(count):
     """Laplace-smoothed counts (N_k + s) / (sum N + K s) * sum N: never zero, same total."""
