@@ -19,7 +19,7 @@ from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forw
 from ..arrays.random import as_generator
 from ..arrays.validation import check_choice, check_positive_int
 from .vae import ESTIMATORS
-from .base import BaseModel, check_hidden_sizes, check_nonnegative, check_positive
+from .base import BaseModel, check_hidden_sizes, check_nonnegative
 from .registry import register_model
 
 
@@ -61,7 +61,7 @@ class CVAE(BaseModel):
         self._data_likelihood = self.likelihood
         self.estimator = check_choice("estimator", estimator, ESTIMATORS)
         self.beta = check_nonnegative("beta", beta)
-        self.sigma = check_positive("sigma", sigma)
+        self.sigma = float(sigma)
         C = self.condition_dim
         self.encoder = GaussianEncoder(self.input_dim + C, self.hidden_sizes, self.latent_dim, self.activation)
         self.decoder = make_decoder(self.likelihood, self.latent_dim + C, self.hidden_sizes[::-1], self.input_dim,

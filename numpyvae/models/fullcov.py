@@ -25,7 +25,7 @@ from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_for
 from ..arrays.random import as_generator
 from ..arrays.validation import check_choice, check_positive_int
 from .vae import ESTIMATORS
-from .base import BaseModel, StandardNormalPriorMixin, check_hidden_sizes, check_nonnegative, check_positive
+from .base import BaseModel, StandardNormalPriorMixin, check_hidden_sizes, check_nonnegative
 from .registry import register_model
 
 
@@ -112,7 +112,7 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         self._data_likelihood = self.likelihood
         self.estimator = check_choice("estimator", estimator, ESTIMATORS)
         self.beta = check_nonnegative("beta", beta)
-        self.sigma = check_positive("sigma", sigma)
+        self.sigma = float(sigma)
         self.encoder = FullCovGaussianEncoder(self.input_dim, self.hidden_sizes, self.latent_dim, self.activation)
         self.decoder = make_decoder(self.likelihood, self.latent_dim, self.hidden_sizes[::-1], self.input_dim,
                                     self.activation, sigma=self.sigma)

@@ -12,9 +12,11 @@ as a KL warm-up does). This class turns them into the objective, Burda et al. 20
 whose gradient is sum_i w~_i grad log w_i with the normalised weights w~ (:func:`iwae_bound_backward`).
 With k = 1 every w~ is 1 and the bound is the Monte-Carlo ELBO, (1/S) sum_s log w_s.
 """
+import numpy as np
+
 from ..ops.importance import iwae_bound_backward, iwae_bound_forward
 from ..arrays.random import as_generator
-from ..arrays.validation import check_nonnegative, check_positive_int
+from ..arrays.validation import check_positive_int
 from .base import BaseModel
 
 
@@ -32,7 +34,9 @@ class ImportanceWeightedModel(BaseModel):
 
     def _setup_bound(self, k, beta):
         self.k = check_positive_int("k", k)
-        self.beta = check_nonnegative("beta", beta)
+        if not (np.isfinite(beta) and beta >= 0):
+            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+        self.beta = float(beta)
 
     # ------------------------------------------------------------------ the objective
     def forward(self, x, eps, k=None, workspace=None):
