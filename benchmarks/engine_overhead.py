@@ -47,32 +47,33 @@ def data(n=10000, seed=0):
     return (np.random.default_rng(seed).uniform(size=(n, 784)) < 0.19).astype(np.float32)
 
 
+def minibatches(x, steps, rng, M=100):
+    """``steps`` minibatches of M rows, a new permutation each epoch (the partial one left out)."""
+    per_epoch = x.shape[0] // M
+    for s in range(steps):
+        if s % per_epoch == 0:
+            perm = rng.permutation(x.shape[0])
+        b = s % per_epoch
+        yield x[perm[b * M:(b + 1) * M]]
+
+
 def bare_aevb(x, steps, spec):
     model = build_model(spec, 784)
     opt = Adagrad(lr=0.02, weight_decay=1.0 / x.shape[0])
-    ws, rng, M = Workspace(), np.random.default_rng(0), 100
-    perm = rng.permutation(x.shape[0])
+    ws, rng = Workspace(), np.random.default_rng(0)
     t0 = time.perf_counter()
-    for s in range(steps):
-        b = s % (x.shape[0] // M)
-        if b == 0 and s:
-            perm = rng.permutation(x.shape[0])
-        _, grads = model.loss_and_grads(x[perm[b * M:(b + 1) * M]], rng=rng, workspace=ws)
+    for xb in minibatches(x, steps, rng):
+        _, grads = model.loss_and_grads(xb, rng=rng, workspace=ws)
         opt.step(model.params, grads)
     return (time.perf_counter() - t0) / steps
 
 
 def bare_wake_sleep(x, steps, spec):
-    model = build_model(spec, 784)
-    algo = WakeSleep(model, Adagrad(lr=0.02, weight_decay=1.0 / x.shape[0]))
-    rng, M = np.random.default_rng(0), 100
-    perm = rng.permutation(x.shape[0])
+    algo = WakeSleep(build_model(spec, 784), Adagrad(lr=0.02, weight_decay=1.0 / x.shape[0]))
+    rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    for s in range(steps):
-        b = s % (x.shape[0] // M)
-        if b == 0 and s:
-            perm = rng.permutation(x.shape[0])
-        algo.step(x[perm[b * M:(b + 1) * M]], rng)
+    for xb in minibatches(x, steps, rng):
+        algo.step(xb, rng)
     return (time.perf_counter() - t0) / steps
 
 
