@@ -3,6 +3,7 @@ r"""The number of active latent units: the units u with Cov_x(E_{q(u|x)}[u]) > 0
 import numpy as np
 
 from ..arrays.random import as_generator
+from ..arrays.validation import check_nonnegative, check_positive_int
 
 
 def active_units(model, x, threshold=1e-2, rng=None, n_samples=100, batch_size=1000, c=None):
@@ -22,6 +23,9 @@ def active_units(model, x, threshold=1e-2, rng=None, n_samples=100, batch_size=1
     dict with ``"counts"`` (list of ints, one per layer), ``"total"`` (int) and ``"variances"``
     (list of ndarrays (Z_l,), the statistic of every unit).
     """
+    threshold = check_nonnegative("threshold", threshold)
+    n_samples = check_positive_int("n_samples", n_samples)
+    batch_size = check_positive_int("batch_size", batch_size)
     rng = as_generator(rng)
     x = model._data(x)
     conditional = getattr(model, "needs_labels", False)

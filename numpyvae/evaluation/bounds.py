@@ -1,6 +1,7 @@
 """A model's bound on a data set: per datapoint (``model.bound``) and its mean, in chunks."""
 import numpy as np
 
+from ..arrays.validation import check_positive_int
 from ..models.conditioning import condition_kwargs
 
 __all__ = ["batch_bound", "mean_bound"]
@@ -41,6 +42,8 @@ def mean_bound(model, x, rng, labels=None, n_samples=1, batch_size=1000, return_
     mean : float
     sem : float, only with ``return_sem``
     """
+    n_samples = check_positive_int("n_samples", n_samples)
+    batch_size = check_positive_int("batch_size", batch_size)
     if not hasattr(x, "shape"):
         x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0:

@@ -17,6 +17,7 @@ transition. A transition with a non-finite energy is rejected.
 """
 import numpy as np
 
+from ..arrays.validation import check_interval, check_positive, check_positive_int
 from ..models.log_joint import log_joint
 
 DEFAULT_TARGET_ACCEPT = 0.9
@@ -71,6 +72,8 @@ def hmc_transition(model, x, z, step_size, rng, n_leapfrog=10, jitter=0.2):
     accept_prob : ndarray (B,)
         min(1, exp(-Delta H)) (0 where the proposal's energy is not finite).
     """
+    n_leapfrog = check_positive_int("n_leapfrog", n_leapfrog)
+    jitter = check_interval("jitter", jitter, 0, 1)
     xp = model.backend.xp
     r0 = model.backend.standard_normal(rng, z.shape, model.dtype)    # (B, Z)
     u0, grad0 = potential_and_grad(model, x, z)
@@ -115,15 +118,11 @@ class HMCSampler:
     """
 
     def __init__(self, model, n_leapfrog=10, target_accept=DEFAULT_TARGET_ACCEPT, gain=0.1, init_step=0.1):
-        if int(n_leapfrog) < 1:
-            raise ValueError(f"n_leapfrog must be >= 1, got {n_leapfrog!r}")
-        if not 0 < target_accept < 1:
-            raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
         self.model = model
-        self.n_leapfrog = int(n_leapfrog)
-        self.target_accept = float(target_accept)
-        self.gain = float(gain)
-        self.init_step = float(init_step)
+        self.n_leapfrog = check_positive_int("n_leapfrog", n_leapfrog)
+        self.target_accept = check_interval("target_accept", target_accept, 0, 1, closed="neither")
+        self.gain = check_positive("gain", gain)
+        self.init_step = check_positive("init_step", init_step)
 
     def init(self, x):
         """Start every chain at the recognition model's mean, with the initial step size."""
@@ -132,8 +131,9 @@ class HMCSampler:
 
     def run(self, x, z, step_size, n_transitions, rng, adapt=True):
         """``n_transitions`` transitions, adapting the step sizes if ``adapt``. Returns z, step_size."""
+        n_transitions = check_positive_int("n_transitions", n_transitions, allow_zero=True)
         self.accept_rates_ = []
-        for _ in range(int(n_transitions)):
+        for _ in range(n_transitions):
             z, a = hmc_transition(self.model, x, z, step_size, rng, self.n_leapfrog)
             self.accept_rates_.append(float(a.mean()))
             if adapt:
@@ -145,11 +145,13 @@ class HMCSampler:
 
         Returns samples (n_samples, B, Z), the last state and the step sizes.
         """
+        n_samples = check_positive_int("n_samples", n_samples)
+        thin = check_positive_int("thin", thin)
         xp = self.model.backend.xp
         out = []
         accepts = []
-        for _ in range(int(n_samples)):
-            for _ in range(int(thin)):
+        for _ in range(n_samples):
+            for _ in range(thin):
                 z, a = hmc_transition(self.model, x, z, step_size, rng, self.n_leapfrog)
                 accepts.append(float(a.mean()))
             out.append(z)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ops.stable import logsumexp
 from ..arrays.random import as_generator
+from ..arrays.validation import check_optional_positive_int, check_positive_int
 
 
 def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=None, batch_size=100, c=None):
@@ -42,6 +43,9 @@ def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=Non
     stderr : ndarray (N,)
         Delta-method standard error of each estimate: sqrt(Var(w) / K) / mean(w).
     """
+    K = check_positive_int("n_samples", n_samples)
+    batch_size = check_positive_int("batch_size", batch_size)
+    chunk_size = check_optional_positive_int("chunk_size", chunk_size)
     rng = as_generator(rng)
     x = model._data(x)
     N = x.shape[0]
@@ -51,9 +55,6 @@ def importance_sampled_log_px(model, x, n_samples=5000, rng=None, chunk_size=Non
         c = model._condition(c, N)                                     # (N, C) one-hot
     elif c is not None:
         raise ValueError(f"{type(model).__name__} is not conditional: c must be None")
-    K = int(n_samples)
-    if K < 1:
-        raise ValueError(f"n_samples must be >= 1, got {n_samples!r}")
     if chunk_size is None:
         chunk_size = max(1, min(K, int(4e7 // (batch_size * model.input_dim))))
     to_numpy = model.backend.to_numpy

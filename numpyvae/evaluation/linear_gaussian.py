@@ -314,7 +314,7 @@ class _LinearGaussianModel:
         return np.broadcast_to(np.asarray(self.noise_variance_, dtype=np.float64), self.mean_.shape)
 
     def _check_hyperparameters(self):
-        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) or self.max_iter < 1:
             raise ValueError(f"max_iter must be a positive integer; got {self.max_iter!r}.")
         if not (isinstance(self.tol, numbers.Real) and self.tol >= 0):
             raise ValueError(f"tol must be a non-negative number; got {self.tol!r}.")
@@ -402,7 +402,7 @@ class _LinearGaussianModel:
         X : ndarray, shape (n_samples, D)
         """
         self._check_fitted()
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 0:
+        if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 0:
             raise ValueError(f"n_samples must be a non-negative integer; got {n_samples!r}.")
         rng = as_generator(rng)
         D, K = self.W_.shape

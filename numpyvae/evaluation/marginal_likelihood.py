@@ -27,6 +27,7 @@ from .hmc import HMCSampler
 from ..models.log_joint import log_joint
 from ..ops.stable import logmeanexp
 from ..arrays.random import as_generator
+from ..arrays.validation import check_positive, check_positive_int
 
 _RIDGE = 1e-9
 
@@ -90,13 +91,15 @@ def hmc_marginal_likelihood(model, x, rng=None, n_samples=100, n_burnin=200, thi
     log_px : ndarray (N,)
     details : dict, only with ``return_details``
     """
+    n_samples = check_positive_int("n_samples", n_samples)
+    if n_samples < 2:
+        raise ValueError(f"n_samples must be >= 2 (a Gaussian is fitted to them), got {n_samples!r}")
+    n_burnin = check_positive_int("n_burnin", n_burnin, allow_zero=True)
+    thin = check_positive_int("thin", thin)
+    batch_size = check_positive_int("batch_size", batch_size)
+    shrink = check_positive("shrink", shrink)
     rng = as_generator(rng)
     x = model._data(x)
-    n_samples = int(n_samples)
-    if n_samples < 2:
-        raise ValueError(f"n_samples must be >= 2, got {n_samples!r}")
-    if not shrink > 0:
-        raise ValueError(f"shrink must be positive, got {shrink!r}")
     sampler = HMCSampler(model, n_leapfrog=n_leapfrog, target_accept=target_accept)
     to_numpy = model.backend.to_numpy
     N = x.shape[0]

@@ -14,7 +14,7 @@ from ..nn.decoders import BernoulliDecoder, GaussianDecoder
 from ..nn.layers import MLP, Dense
 from ..ops.quantize import squared_error_backward, squared_error_forward
 from ..arrays.validation import check_choice, check_positive_int
-from .base import BaseModel, check_hidden_sizes
+from .base import BaseModel, check_finite_loss, check_hidden_sizes
 from .registry import register_model
 
 LOSSES = ("bernoulli", "squared_error")
@@ -119,9 +119,10 @@ class Autoencoder(BaseModel):
         x = self._data(x)
         ws = self._workspace(workspace, like=x)
         terms, cache = self.forward(x, workspace=ws)
+        loss = check_finite_loss(self, float(terms["loss"].mean()), terms)    # a clear error, never inf or NaN
         B = x.shape[0]
         dloss = self.backend.xp.full(B, 1.0 / B, dtype=self.dtype)    # d mean / d loss_b = 1/B
-        return float(terms["loss"].mean()), self._ordered(self.backward(dloss, cache, workspace=ws))
+        return loss, self._ordered(self.backward(dloss, cache, workspace=ws))
 
     def check_loss(self, x, eps=None, rng=0):
         """The mean reconstruction loss, for the float64 gradient check.

@@ -11,13 +11,16 @@ the :class:`numpyvae.Workspace` and its gradients are the consecutive pieces of 
 like the parameters (:meth:`BaseModel._workspace`), so an optimizer updates everything in one pass
 (:func:`numpyvae.arrays.inplace.check_flat_layout` says whether it can).
 """
+import math
+
 import numpy as np
 
 from ..arrays.backend import get_backend
 from ..nn.init import INITIALIZERS
 from ..arrays.inplace import pack
 from ..ops.activations import ACTIVATIONS
-from ..arrays.validation import check_choice, check_data, check_noise, check_positive_int
+from ..arrays.validation import (NonFiniteError, check_choice, check_data, check_latents, check_noise,
+                                 check_nonnegative, check_positive, check_positive_int)
 from ..arrays.random import as_generator
 from ..arrays.validation import DTYPES
 from ..arrays.workspace import Workspace, as_workspace
@@ -34,15 +37,43 @@ def check_hidden_sizes(hidden_sizes, name="hidden_sizes"):
     return tuple(check_positive_int(f"each entry of {name}", h) for h in sizes)
 
 
-def check_nonnegative(name, value):
-    """A finite float >= 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
+UNBOUNDED_ACTIVATIONS = ("relu", "softplus", "leaky_relu", "elu", "identity")
+"""Activations whose output grows without bound with their input."""
+
+
+def check_finite_loss(model, loss, terms):
+    """``loss`` when it is finite; else a :class:`numpyvae.arrays.validation.NonFiniteError` saying
+    which terms of the objective (``terms``: name -> array) are not finite and the likely cause.
+
+    Every model's ``loss_and_grads`` ends with this check, so the bare API never returns an infinite
+    or NaN loss in silence (the training engine turns the error into its divergence stop).
+    """
+    if math.isfinite(loss):
+        return loss
+    xp = model.backend.xp
+    dtype = np.dtype(model.dtype)
+    limit = math.log(np.finfo(dtype).max)                              # exp(t) overflows beyond this
+    bad_params = [name for name, p in model.params.items() if not bool(xp.isfinite(p).all())]
+    bad_terms = [name for name, a in terms.items() if hasattr(a, "dtype") and not bool(xp.isfinite(a).all())]
+    parts = [name for name in bad_terms if name not in ("elbo", "bound", "loss")]
+    bad_terms = parts or bad_terms                                     # the parts of the sum, where known
+    likelihood, activation = getattr(model, "likelihood", None), getattr(model, "activation", None)
+    if bad_params:
+        cause = f"the parameters {', '.join(bad_params[:4])}{' ...' if len(bad_params) > 4 else ''} hold NaN or inf"
+    else:
+        cause = f"the term(s) {', '.join(bad_terms) or 'of the loss'} overflowed in {dtype.name}"
+        if likelihood in ("gaussian", "gaussian_sigmoid") and "kl" not in bad_terms:
+            cause += (f": the Gaussian decoder's log-variance has left the range in which exp(-logvar) is "
+                      f"finite (|logvar| < {limit:.0f})")
+            if activation in UNBOUNDED_ACTIVATIONS:
+                cause += (f"; the activation {activation!r} is unbounded, so a large latent sample (a large "
+                          f"encoder log-variance) gives a decoder log-variance without bound")
+        elif "kl" in bad_terms:
+            cause += f": the encoder's log-variance is beyond {limit:.0f}, where exp(logvar) overflows"
+    advice = "A smaller learning rate or gradient clipping (clip_norm) keeps the parameters in range"
+    if likelihood in ("gaussian", "gaussian_sigmoid") and activation in UNBOUNDED_ACTIVATIONS:
+        advice += "; so do a bounded activation (tanh) and likelihood='gaussian_fixed'"
+    raise NonFiniteError(f"the loss is {loss}: {cause}. {advice}.", value=loss, cause=cause)
 
 
 def check_dtype(dtype):
@@ -78,7 +109,7 @@ class BaseModel:
         self.activation = check_choice("activation", activation, tuple(ACTIVATIONS))
         self.dtype = check_dtype(dtype)
         self.init = check_choice("init", init, INITIALIZERS)
-        self.init_scale = check_nonnegative("init_scale", init_scale)
+        self.init_scale = check_positive("init_scale", init_scale)
         self.backend = get_backend(backend)
         self.rng = as_generator(rng)
         self.buffers = {}
@@ -142,12 +173,7 @@ class BaseModel:
         return {name: grads[name] for name in self.params}
 
     def _latents(self, z, width, name="z"):
-        z = self.backend.asarray(z, dtype=self.dtype)
-        if z.ndim not in (2, 3) or z.shape[-1] != width:
-            raise ValueError(f"{name} must have shape (B, {width}) or (L, B, {width}), got {tuple(z.shape)}")
-        if not bool(self.backend.xp.isfinite(z).all()):
-            raise ValueError(f"{name} contains NaN or infinite values")
-        return z
+        return check_latents(z, width, self.backend, self.dtype, name)
 
 
 class StandardNormalPriorMixin:

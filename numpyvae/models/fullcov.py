@@ -25,7 +25,8 @@ from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_for
 from ..arrays.random import as_generator
 from ..arrays.validation import check_choice, check_positive_int
 from .vae import ESTIMATORS
-from .base import BaseModel, StandardNormalPriorMixin, check_hidden_sizes, check_nonnegative
+from .base import (BaseModel, StandardNormalPriorMixin, check_finite_loss, check_hidden_sizes, check_nonnegative,
+                   check_positive)
 from .registry import register_model
 
 
@@ -112,7 +113,7 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         self._data_likelihood = self.likelihood
         self.estimator = check_choice("estimator", estimator, ESTIMATORS)
         self.beta = check_nonnegative("beta", beta)
-        self.sigma = float(sigma)
+        self.sigma = check_positive("sigma", sigma)
         self.encoder = FullCovGaussianEncoder(self.input_dim, self.hidden_sizes, self.latent_dim, self.activation)
         self.decoder = make_decoder(self.likelihood, self.latent_dim, self.hidden_sizes[::-1], self.input_dim,
                                     self.activation, sigma=self.sigma)
@@ -193,10 +194,11 @@ class FullCovVAE(StandardNormalPriorMixin, BaseModel):
         eps = self._noise(x, eps, rng, n_samples, self.latent_dim)
         ws = self._workspace(workspace, like=x)
         terms, cache = self.forward(x, eps, workspace=ws)
+        loss = check_finite_loss(self, -float(terms["elbo"].mean()), terms)   # a clear error, never inf or NaN
         B = x.shape[0]
         delbo = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B
         grads = self.backward(delbo, cache, workspace=ws)
-        return -float(terms["elbo"].mean()), self._ordered(grads)
+        return loss, self._ordered(grads)
 
     def check_loss(self, x, eps=None, rng=0):
         """The loss -mean_b ELBO(x_b) at fixed noise, for the float64 gradient check.

@@ -23,7 +23,7 @@ from ..nn.encoders import GaussianEncoder
 from ..ops.gaussian import (log_normal_backward, log_normal_forward, log_standard_normal_backward,
                             log_standard_normal_forward, reparameterize_backward, reparameterize_forward)
 from ..arrays.validation import check_choice, check_positive_int
-from .base import check_hidden_sizes
+from .base import check_hidden_sizes, check_positive
 from .importance import ImportanceWeightedModel
 from .registry import register_model
 
@@ -69,10 +69,10 @@ class HierarchicalVAE(ImportanceWeightedModel):
             z1, z2 = latent_dims
         except (TypeError, ValueError):
             raise ValueError(f"latent_dims must be a pair (Z1, Z2), got {latent_dims!r}") from None
-        self.latent_dims = (check_positive_int("Z1", z1), check_positive_int("Z2", z2))
+        self.latent_dims = (check_positive_int("latent_dims[0] (Z1)", z1), check_positive_int("latent_dims[1] (Z2)", z2))
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         self._data_likelihood = self.likelihood
-        self.sigma = float(sigma)
+        self.sigma = check_positive("sigma", sigma)
         self._setup_bound(k, beta)
         Z1, Z2 = self.latent_dims
         act = self.activation

@@ -12,12 +12,10 @@ as a KL warm-up does). This class turns them into the objective, Burda et al. 20
 whose gradient is sum_i w~_i grad log w_i with the normalised weights w~ (:func:`iwae_bound_backward`).
 With k = 1 every w~ is 1 and the bound is the Monte-Carlo ELBO, (1/S) sum_s log w_s.
 """
-import numpy as np
-
 from ..ops.importance import iwae_bound_backward, iwae_bound_forward
 from ..arrays.random import as_generator
-from ..arrays.validation import check_positive_int
-from .base import BaseModel
+from ..arrays.validation import check_nonnegative, check_positive_int
+from .base import BaseModel, check_finite_loss
 
 
 class ImportanceWeightedModel(BaseModel):
@@ -34,9 +32,7 @@ class ImportanceWeightedModel(BaseModel):
 
     def _setup_bound(self, k, beta):
         self.k = check_positive_int("k", k)
-        if not (np.isfinite(beta) and beta >= 0):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        self.beta = float(beta)
+        self.beta = check_nonnegative("beta", beta)
 
     # ------------------------------------------------------------------ the objective
     def forward(self, x, eps, k=None, workspace=None):
@@ -84,10 +80,11 @@ class ImportanceWeightedModel(BaseModel):
         eps = self._noise(x, eps, rng, n_samples, self.latent_dim, multiple=self.k)
         ws = self._workspace(workspace, like=x)
         terms, cache = self.forward(x, eps, workspace=ws)
+        loss = check_finite_loss(self, -float(terms["bound"].mean()), terms)  # a clear error, never inf or NaN
         B = x.shape[0]
         dbound = self.backend.xp.full(B, -1.0 / B, dtype=self.dtype)  # d loss / d bound_b = -1/B
         grads = self.backward(dbound, cache, workspace=ws)
-        return -float(terms["bound"].mean()), self._ordered(grads)
+        return loss, self._ordered(grads)
 
     def check_loss(self, x, eps=None, rng=0):
         """The loss -mean_b bound_b at fixed noise, for the float64 gradient check.

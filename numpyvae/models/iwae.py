@@ -17,7 +17,7 @@ from ..nn.encoders import GaussianEncoder
 from ..ops.gaussian import (log_normal_backward, log_normal_forward, log_standard_normal_backward,
                             log_standard_normal_forward, reparameterize_backward, reparameterize_forward)
 from ..arrays.validation import check_choice, check_positive_int
-from .base import StandardNormalPriorMixin, check_hidden_sizes
+from .base import StandardNormalPriorMixin, check_hidden_sizes, check_positive
 from .importance import ImportanceWeightedModel
 from .registry import register_model
 
@@ -61,7 +61,7 @@ class IWAE(StandardNormalPriorMixin, ImportanceWeightedModel):
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         self._data_likelihood = self.likelihood
-        self.sigma = float(sigma)
+        self.sigma = check_positive("sigma", sigma)
         self._setup_bound(k, beta)
         self.encoder = GaussianEncoder(self.input_dim, self.hidden_sizes, self.latent_dim, self.activation)
         self.decoder = make_decoder(self.likelihood, self.latent_dim, self.hidden_sizes[::-1], self.input_dim,

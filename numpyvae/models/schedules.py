@@ -8,19 +8,11 @@ attribute (:class:`numpyvae.VAE`, :class:`~numpyvae.models.CVAE`, :class:`~numpy
 pass. beta_t only scales the KL (or log p(z) - log q(z)) term, so each step's gradient is the exact
 gradient of that step's objective.
 """
-import math
-
-from ..arrays.validation import check_positive_int
+from ..arrays.validation import check_nonnegative, check_positive_int
 
 
 def _check_beta(name, value):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
+    return check_nonnegative(name, value)
 
 
 def _check_step(step):

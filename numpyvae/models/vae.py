@@ -25,8 +25,10 @@ from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forw
                            log_normal_forward, log_standard_normal_backward, log_standard_normal_forward,
                            reparameterize_backward, reparameterize_forward)
 from ..arrays.random import as_generator
-from ..arrays.validation import DTYPES, check_choice, check_data, check_noise, check_positive_int
+from ..arrays.validation import (DTYPES, check_choice, check_data, check_latents, check_noise, check_nonnegative,
+                                 check_positive, check_positive_int)
 from ..arrays.workspace import Workspace, as_workspace
+from .base import check_finite_loss
 from .registry import register_model
 
 ESTIMATORS = ("analytic", "mc")
@@ -86,19 +88,19 @@ class VAE:
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
         if isinstance(hidden_sizes, (int, np.integer)):
             hidden_sizes = (hidden_sizes,)
+        if isinstance(hidden_sizes, str) or not hasattr(hidden_sizes, "__iter__"):
+            raise ValueError(f"hidden_sizes must be a sequence of positive integers, got {hidden_sizes!r}")
         self.hidden_sizes = tuple(check_positive_int("each hidden size", h) for h in hidden_sizes)
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         self.activation = check_choice("activation", activation, tuple(ACTIVATIONS))
         self.estimator = check_choice("estimator", estimator, ESTIMATORS)
-        if not (np.isfinite(beta) and beta >= 0):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        self.beta = float(beta)
+        self.beta = check_nonnegative("beta", beta)
         self.dtype = np.dtype(dtype)
         if self.dtype not in [np.dtype(d) for d in DTYPES]:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.init = check_choice("init", init, INITIALIZERS)
-        self.init_scale = float(init_scale)
-        self.sigma = float(sigma)
+        self.init_scale = check_positive("init_scale", init_scale)
+        self.sigma = check_positive("sigma", sigma)
         self.backend = get_backend(backend)
         self.rng = as_generator(rng)
 
@@ -154,10 +156,7 @@ class VAE:
     def decode(self, z):
         """Parameters of p(x | z) as a dict, for z (B, Z) or (L, B, Z): ``{"logits"}`` (Bernoulli) or
         ``{"mean", "logvar"}`` (Gaussian decoders; a fixed variance is broadcast)."""
-        z = self.backend.asarray(z, dtype=self.dtype)
-        if z.ndim not in (2, 3) or z.shape[-1] != self.latent_dim:
-            raise ValueError(f"z must have shape (B, {self.latent_dim}) or (L, B, {self.latent_dim}), "
-                             f"got {tuple(z.shape)}")
+        z = check_latents(z, self.latent_dim, self.backend, self.dtype)
         out, _ = self.decoder.forward(self.params, z)
         return out
 
@@ -248,9 +247,9 @@ class VAE:
         workspace.pack({f"{name}:grad": p.shape for name, p in self.params.items()}, like=x)
         terms, cache = self.forward(x, eps, workspace=workspace)
         B = x.shape[0]
+        loss = check_finite_loss(self, -float(terms["elbo"].sum()) / B, terms)   # a clear error, never inf or NaN
         delbo = self.backend.xp.asarray(-1.0 / B, dtype=self.dtype)   # d loss / d elbo_b = -1/B, every b
         grads = self.backward(delbo, cache, workspace=workspace)
-        loss = -float(terms["elbo"].sum()) / B
         return loss, {name: grads[name] for name in self.params}
 
     def check_loss(self, x, eps=None, rng=0):

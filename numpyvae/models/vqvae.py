@@ -27,9 +27,9 @@ from ..nn.decoders import LIKELIHOODS, make_decoder
 from ..nn.layers import MLP, Dense
 from ..ops.quantize import (gather_rows_backward, gather_rows_forward, nearest_code, squared_error_backward,
                             squared_error_forward)
-from ..arrays.validation import check_choice, check_positive_int
+from ..arrays.validation import check_choice, check_interval, check_positive_int
 from ..arrays.workspace import as_workspace
-from .base import BaseModel, check_hidden_sizes, check_nonnegative
+from .base import BaseModel, check_finite_loss, check_hidden_sizes, check_nonnegative, check_positive
 from .registry import register_model
 
 CODEBOOK_UPDATES = ("gradient", "ema")
@@ -88,10 +88,8 @@ class VQVAE(BaseModel):
         self._data_likelihood = self.likelihood
         self.beta_commit = check_nonnegative("beta_commit", beta_commit)
         self.codebook_update = check_choice("codebook_update", codebook_update, CODEBOOK_UPDATES)
-        if not 0 <= ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay!r}")
-        self.ema_decay = float(ema_decay)
-        self.sigma = float(sigma)
+        self.ema_decay = check_interval("ema_decay", ema_decay, 0, 1)
+        self.sigma = check_positive("sigma", sigma)
         M, d, K = self.n_latents, self.code_dim, self.codebook_size
         self.trunk = MLP((self.input_dim, *self.hidden_sizes), self.activation, "enc")
         self.z_head = Dense(self.trunk.out_dim, M * d, "enc.z")
@@ -192,12 +190,13 @@ class VQVAE(BaseModel):
         x = self._data(x)
         ws = self._workspace(workspace, like=x)
         terms, cache = self.forward(x, workspace=ws)
+        loss = check_finite_loss(self, float(terms["loss"].mean()), terms)    # before the EMA moves anything
         B = x.shape[0]
         dloss = self.backend.xp.full(B, 1.0 / B, dtype=self.dtype)    # d mean / d loss_b = 1/B
         grads = self.backward(dloss, cache, workspace=ws)
         if self.codebook_update == "ema":
             self._ema_update(cache[1], terms["indices"])
-        return float(terms["loss"].mean()), self._ordered(grads)
+        return loss, self._ordered(grads)
 
     def check_loss(self, x, eps=None, rng=0):
         """The loss whose exact gradient the VQ-VAE gradient is, for the float64 gradient check.

@@ -17,14 +17,13 @@ Derivation: docs/derivations.md#likelihoods
 """
 import math
 
-import numpy as np
-
 from ..arrays.backend import array_module
 from .layers import MLP, Dense
 from ..ops.activations import sigmoid_backward, sigmoid_forward
 from ..ops.likelihoods import (bernoulli_loglik_backward, bernoulli_loglik_forward, gaussian_loglik_backward,
                               gaussian_loglik_forward)
 from ..ops.stable import sigmoid
+from ..arrays.validation import check_positive
 from ..arrays.workspace import as_workspace
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_sigmoid", "gaussian_fixed")
@@ -111,8 +110,8 @@ class GaussianDecoder:
                  sigma=None, name="dec"):
         if mean_activation not in ("identity", "sigmoid"):
             raise ValueError(f"unknown mean_activation {mean_activation!r}; choose 'identity' or 'sigmoid'")
-        if sigma is not None and not (np.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+        if sigma is not None:
+            sigma = check_positive("sigma", sigma)
         self.trunk = MLP((latent_dim, *hidden_sizes), activation, name)
         self.mean_head = Dense(self.trunk.out_dim, output_dim, f"{name}.mean")
         self.logvar_head = None if sigma is not None else Dense(self.trunk.out_dim, output_dim, f"{name}.logvar")

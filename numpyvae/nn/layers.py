@@ -16,6 +16,7 @@ Derivation: docs/derivations.md#mlp-backward
 from .init import init_dense
 from ..ops.activations import ACTIVATIONS
 from ..ops.linear import linear_backward, linear_forward
+from ..arrays.validation import check_positive_int
 from ..arrays.workspace import as_workspace
 
 
@@ -23,8 +24,8 @@ class Dense:
     """y = x W + b, with parameters ``<name>.W`` (in_dim, out_dim) and ``<name>.b`` (out_dim,)."""
 
     def __init__(self, in_dim, out_dim, name):
-        self.in_dim = int(in_dim)
-        self.out_dim = int(out_dim)
+        self.in_dim = check_positive_int(f"the input width of layer {name!r}", in_dim)
+        self.out_dim = check_positive_int(f"the output width of layer {name!r}", out_dim)
         self.name = name
 
     def init_params(self, rng, dtype, init="normal", init_scale=0.01):

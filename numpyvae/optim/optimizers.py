@@ -18,10 +18,12 @@ Common options:
 
 Derivation: docs/derivations.md#optimizers
 """
+import inspect
 import math
 
 from ..arrays.backend import array_module
 from ..arrays.inplace import JoinedCache, blocks, pack, scratch_like
+from ..arrays.validation import check_bool, check_interval, check_nonnegative, check_positive
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
@@ -39,15 +41,9 @@ class Optimizer:
     slot_names = ()
 
     def __init__(self, lr, weight_decay=0.0, clip_norm=None):
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
-        if not (math.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-        if clip_norm is not None and not (math.isfinite(clip_norm) and clip_norm > 0):
-            raise ValueError(f"clip_norm must be a positive number or None, got {clip_norm!r}")
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.lr = check_positive("lr", lr)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+        self.clip_norm = None if clip_norm is None else check_positive("clip_norm (None for no clipping)", clip_norm)
         self.t = 0
         self.slots = {}      # slot name -> {param name -> array}
         self._scratch = {}   # scratch arrays (not part of the state)
@@ -56,6 +52,15 @@ class Optimizer:
 
     def hyperparameters(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
+
+    def __getstate__(self):
+        """Pickling and ``copy.deepcopy``: everything but the scratch arrays and the layout caches (a
+        copied flat state vector would no longer share memory with the copied views in ``slots``;
+        the next step lays the state out again)."""
+        state = dict(self.__dict__)
+        state["_scratch"] = {}
+        state["_joined_params"], state["_joined_grads"] = JoinedCache(), JoinedCache()
+        return state
 
     def step(self, params, grads):
         """Update every array of ``params`` in place from ``grads`` (same keys and shapes)."""
@@ -147,10 +152,28 @@ class Optimizer:
                 "slots": {s: dict(a) for s, a in self.slots.items()}}
 
     def load_state_dict(self, state):
+        """Set the step count and the state arrays from :meth:`state_dict` (checked, not trusted:
+        a ValueError names what is wrong)."""
+        if not isinstance(state, dict):
+            raise ValueError(f"optimizer state must be a dict, got {type(state).__name__}")
         if state.get("name") != self.name:
             raise ValueError(f"optimizer state is for {state.get('name')!r}, not {self.name!r}")
-        self.t = int(state["t"])
-        self.slots = {s: dict(a) for s, a in state["slots"].items()}
+        t = state.get("t")
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"optimizer step count t must be an integer >= 0, got {t!r}")
+        slots = state.get("slots")
+        if not isinstance(slots, dict) or not all(isinstance(a, dict) for a in slots.values()):
+            raise ValueError(f"optimizer slots must map each slot name to a dict of arrays, got {slots!r}")
+        known = set(self.slot_names) | set(self._legacy_slots)
+        unknown = sorted(set(slots) - known)
+        if unknown:
+            raise ValueError(f"{self.name} keeps no optimizer state {unknown}; its state arrays are "
+                             f"{sorted(self.slot_names) or 'none'}")
+        self.t = t
+        self.slots = {s: dict(a) for s, a in slots.items()}
+
+    _legacy_slots = ()
+    """Slot names of states saved by earlier versions that :meth:`load_state_dict` still reads."""
 
 
 class SGD(Optimizer):
@@ -164,10 +187,8 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
+        self.momentum = check_interval("momentum", momentum, 0, 1)
+        self.nesterov = check_bool("nesterov", nesterov)
         self.slot_names = ("velocity",) if self.momentum else ()
 
     def hyperparameters(self):
@@ -203,7 +224,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr=0.01, eps=1e-8, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
-        self.eps = float(eps)
+        self.eps = check_positive("eps", eps)                          # > 0: g / (sqrt(h) + eps) is 0/0 at h = 0 otherwise
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "eps": self.eps}
@@ -230,10 +251,8 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr=1e-3, rho=0.9, eps=1e-8, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
-        if not 0 <= rho < 1:
-            raise ValueError(f"rho must be in [0, 1), got {rho!r}")
-        self.rho = float(rho)
-        self.eps = float(eps)
+        self.rho = check_interval("rho", rho, 0, 1)
+        self.eps = check_positive("eps", eps)
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "rho": self.rho, "eps": self.eps}
@@ -270,14 +289,13 @@ class Adam(Optimizer):
 
     name = "adam"
     slot_names = ("m_sum", "v_sum")
+    _legacy_slots = ("m", "v")
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None):
         super().__init__(lr, weight_decay, clip_norm)
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"beta1 and beta2 must be in [0, 1), got {beta1!r}, {beta2!r}")
-        self.beta1 = float(beta1)
-        self.beta2 = float(beta2)
-        self.eps = float(eps)
+        self.beta1 = check_interval("beta1", beta1, 0, 1)
+        self.beta2 = check_interval("beta2", beta2, 0, 1)
+        self.eps = check_positive("eps", eps)
 
     def hyperparameters(self):
         return {**super().hyperparameters(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -318,7 +336,18 @@ _CLASSES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
 
 
 def make_optimizer(name, **kwargs):
-    """Build an optimizer by name (``"sgd"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``)."""
-    if name not in _CLASSES:
+    """Build an optimizer by name (``"sgd"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, an unknown setting (naming the settings the optimizer has) or a bad value.
+    """
+    if not isinstance(name, str) or name not in _CLASSES:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    return _CLASSES[name](**kwargs)
+    cls = _CLASSES[name]
+    known = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown} for optimizer {name!r}; its settings are {known}")
+    return cls(**kwargs)

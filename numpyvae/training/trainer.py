@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from ..algorithms import Algorithm, make_algorithm
+from ..arrays.validation import NonFiniteError
 from ..datasets.binarize import bernoulli_binarize
 from ..optim.optimizers import make_optimizer
 from .checkpoint import load_checkpoint, make_checkpoint, restore_state, rng_from_state, rng_state, write_checkpoint
@@ -275,6 +276,8 @@ class Trainer:
                 before = rng.bit_generator.state
                 try:
                     loss = algo.step(xb, rng, idx, **cond)
+                except NonFiniteError as exc:                               # the model's own check, before any update
+                    self._diverged(exc.value, cause=exc.cause)
                 except KeyboardInterrupt:
                     if not algo.updating:                                   # parameters untouched: undo the draws
                         rng.bit_generator.state = before
@@ -441,10 +444,10 @@ class Trainer:
         st["wall_time"] = st["wall_time"] + time.perf_counter() - self._session_start
         return {"config": self.config.to_dict(), "state": st, "history": list(self.history)}
 
-    def _diverged(self, value, where="the training loss"):
+    def _diverged(self, value, where="the training loss", cause=None):
         st = self.state
         msg = (f"training diverged: {where} became {value} after {st['samples']:,} training samples "
-               f"(epoch {st['epoch']}). ")
+               f"(epoch {st['epoch']}){f' ({cause})' if cause else ''}. ")
         if self._good is not None:
             good_samples = self._good[0]["trainer"]["state"]["samples"]
             restore_state(self.model, self.optimizer, *self._good, algorithm=self.algorithm)
