@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+from _registry import temporarily_registered
 import pytest
 
 import numpyvae as nv
@@ -145,7 +146,11 @@ class TinyModel:
 
 
 def test_registered_models_are_saved_loaded_and_trained(tmp_path):
-    register_model("test-tiny", TinyModel)
+    with temporarily_registered("test-tiny", TinyModel):
+        _save_load_and_train(tmp_path)
+
+
+def _save_load_and_train(tmp_path):
     assert "vae" in model_names() and get_model_class("test-tiny") is TinyModel
     m = TinyModel(4, scale=2.0)
     m.params["w"][:] = [1, 2, 3, 4]
@@ -176,3 +181,50 @@ def test_registry_errors():
         model_name(object())
     with pytest.raises(ValueError, match="cannot build model 'vae'"):
         build_model("vae", {"input_dim": 4, "no_such_option": 1})
+
+
+# ---------------------------------------------------------------- run files: atomic, and the log after its checkpoint
+def test_each_log_row_is_written_after_the_checkpoint_that_holds_it(tmp_path, monkeypatch):
+    from numpyvae.training import Trainer
+    from numpyvae.training import log as log_module
+
+    ckpt, seen = tmp_path / "run.npz", []
+    original = log_module.TrainingLog.write
+
+    def spy(self, record):
+        seen.append((record["samples"], load_checkpoint(ckpt).trainer["state"]["samples"]))
+        original(self, record)
+
+    monkeypatch.setattr(log_module.TrainingLog, "write", spy)
+    x = np.random.default_rng(0).uniform(size=(30, 6))
+    Trainer(nv.VAE(6, (4,), 2, rng=0), epochs=3, batch_size=10, checkpoint_path=ckpt,
+            log_path=tmp_path / "log.csv").fit(x)
+    assert seen == [(0, 0), (30, 30), (60, 60), (90, 90)]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_a_log_write_killed_midway_leaves_the_previous_log_whole(tmp_path, monkeypatch, suffix):
+    from numpyvae.training import TrainingLog, read_log
+    from numpyvae.training import checkpoint as checkpoint_module
+
+    path = tmp_path / f"log.{suffix}"
+    log = TrainingLog(path)
+    log.write({"samples": 10, "epoch": 1.0, "train_bound": -5.0})
+    before = path.read_bytes()
+
+    def killed(fd):
+        raise KeyboardInterrupt                                       # as a kill between write and rename
+
+    monkeypatch.setattr(checkpoint_module.os, "fsync", killed)
+    with pytest.raises(KeyboardInterrupt):
+        log.write({"samples": 20, "epoch": 2.0, "train_bound": -4.0, "new_column": 1.0})
+    assert path.read_bytes() == before and [r["samples"] for r in read_log(path)] == [10]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]   # no temporary file left
+
+
+def test_atomic_text_files_remove_the_orphans_of_killed_writes(tmp_path):
+    from numpyvae.training.checkpoint import atomic_write_text
+
+    (tmp_path / "config.json.x1y2.tmp").write_text("{half")
+    atomic_write_text(tmp_path / "config.json", "{}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]

@@ -14,7 +14,6 @@ it (:func:`numpyvae.models.registry.example_config`):
 A model registered later (by the library or by a test module imported before this one) is enrolled
 by being in the registry when this module is collected.
 """
-import contextlib
 import inspect
 
 import numpy as np
@@ -22,9 +21,10 @@ import pytest
 
 from numpyvae.gradcheck import check_gradients
 from numpyvae.gradcheck.models import check_variant, variant_loss
-from numpyvae.models import VAE, registry
+from numpyvae.models import VAE
 from numpyvae.models.conditioning import condition_kwargs, condition_size, needs_labels
-from numpyvae.models.registry import MODEL_ALIASES, MODELS, example_config, register_model
+from _registry import temporarily_registered
+from numpyvae.models.registry import MODEL_ALIASES, MODELS, example_config
 from numpyvae.training import Trainer
 
 NAMES = sorted(MODELS)
@@ -63,19 +63,6 @@ def data(model, n, seed):
     x = rng.uniform(size=(n, model.input_dim))                             # (n, D)
     labels = rng.integers(0, condition_size(model), n) if needs_labels(model) else None
     return x, labels
-
-
-@contextlib.contextmanager
-def temporarily_registered(name, cls, **kwargs):
-    """``register_model(name, cls, **kwargs)`` for the duration of the block; the registry is put back."""
-    saved = [(live, dict(live)) for live in (MODELS, MODEL_ALIASES, registry._EXAMPLES)]
-    try:
-        register_model(name, cls, **kwargs)
-        yield cls
-    finally:
-        for live, old in saved:
-            live.clear()
-            live.update(old)
 
 
 # ------------------------------------------------------------------------------- (a) gradients

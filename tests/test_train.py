@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import numpyvae as nv
-from numpyvae.models.registry import register_model
+from _registry import temporarily_registered
 from numpyvae.training import Progress, TrainConfig, Trainer, TrainingDiverged, load_checkpoint, read_log
 from numpyvae.training.config import log_schedule_next
 from numpyvae.models.conditioning import condition_kwargs, condition_size
@@ -283,7 +283,11 @@ class LabelledVAE(nv.VAE):
         return super().bound(x, eps, rng, n_samples)
 
 
-register_model("test-labelled-vae", LabelledVAE)
+@pytest.fixture(autouse=True)
+def labelled_vae_registered():
+    """LabelledVAE is a registered model (checkpoints name it) for the tests of this file only."""
+    with temporarily_registered("test-labelled-vae", LabelledVAE):
+        yield
 
 
 def test_condition_size_reads_n_classes_or_condition_dim():

@@ -164,22 +164,17 @@ def _like(p, host):
     return array_module(p).asarray(host)
 
 
-def check_model(model, x, eps=None, rng=0, step=DEFAULT_STEP, max_coords=40):
+def check_model(model, x, eps=None, rng=0, step=DEFAULT_STEP, max_coords=40, **condition):
     """Gradient-check ``model.loss_and_grads`` at ``x`` with the noise ``eps`` held fixed.
 
-    ``eps`` defaults to one standard-normal draw (L = 1) from ``rng``. The model must be float64.
+    Any registered model: the loss at fixed noise and its analytic gradient come from the model's
+    own ``check_loss`` (``eps`` defaults to one draw from ``rng``; ``condition`` passes ``c=`` to a
+    conditional model). The model must be float64.
     """
     rng = as_generator(rng)
-    x = model._data(x)
-    if eps is None:
-        eps = model.backend.standard_normal(rng, (1, x.shape[0], model.latent_dim), model.dtype)
-    _, grads = model.loss_and_grads(x, eps)
-    eps = model._noise(x, eps, None, 1)
-
-    def loss():
-        terms, _ = model.forward(x, eps)
-        return -float(terms["elbo"].mean())
-
+    if not callable(getattr(model, "check_loss", None)):
+        raise ValueError(f"{type(model).__name__} has no check_loss(x, eps, rng): it cannot be gradient-checked")
+    loss, grads = model.check_loss(x, eps=eps, rng=rng, **condition)
     return check_gradients(loss, model.params, grads, step=step, max_coords=max_coords, rng=rng)
 
 
