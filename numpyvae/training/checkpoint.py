@@ -192,16 +192,19 @@ def _fsync_dir(folder):
 
 
 def atomic_write_text(path, text):
-    """Write ``text`` to ``path`` through a synced temporary file and a rename (never half-written)."""
+    """Write ``text`` (UTF-8, newlines as given) to ``path`` through a synced temporary file and a
+    rename, as :func:`write_checkpoint` does: never half-written, no temporary file left behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
+        _fsync_dir(path.parent)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:

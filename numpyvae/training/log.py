@@ -14,6 +14,8 @@ import json
 import math
 from pathlib import Path
 
+from .checkpoint import atomic_write_text
+
 __all__ = ["LOG_FIELDS", "TrainingLog", "read_log"]
 
 LOG_FIELDS = ("samples", "epoch", "wall_time", "train_bound", "test_bound", "batch_bound", "eval_time")
@@ -26,10 +28,11 @@ def _format(value):
 
 
 class TrainingLog:
-    """Writes records to ``path`` (``.csv`` or ``.jsonl``), flushing after each one.
+    """Writes records to ``path`` (``.csv`` or ``.jsonl``), the whole file at each record.
 
-    Creating a log rewrites the file with ``records`` (the history so far, e.g. from a checkpoint),
-    so a resumed run's log never holds records past its checkpoint.
+    Every write goes through a synced temporary file and a rename, so the file always holds whole
+    records, never a torn last line. Creating a log rewrites the file with ``records`` (the history
+    so far, e.g. from a checkpoint), so a resumed run's log never holds records past its checkpoint.
     """
 
     def __init__(self, path, records=()):
@@ -44,11 +47,8 @@ class TrainingLog:
         self._rewrite()
 
     def _rewrite(self):
-        with open(self.path, "w", newline="") as f:
-            if self.format == "csv":
-                f.write(",".join(self.fields) + "\n")
-            for record in self.records:
-                f.write(self._line(record))
+        head = ",".join(self.fields) + "\n" if self.format == "csv" else ""
+        atomic_write_text(self.path, head + "".join(self._line(record) for record in self.records))
 
     def _line(self, record):
         if self.format == "csv":
@@ -57,13 +57,8 @@ class TrainingLog:
 
     def write(self, record):
         self.records.append(dict(record))
-        fields = _fields(self.records)
-        if fields != self.fields:                                   # a new column: rewrite with it
-            self.fields = fields
-            self._rewrite()
-            return
-        with open(self.path, "a", newline="") as f:
-            f.write(self._line(record))
+        self.fields = _fields(self.records)                          # a new column widens the header
+        self._rewrite()
 
 
 def _fields(records):

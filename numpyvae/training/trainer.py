@@ -399,10 +399,10 @@ class Trainer:
         if final:
             st["done"] = True
         self.history.append(record)
-        if self._log is not None:
+        self._snapshot(write=final or cfg.checkpoint_every is not None and st["n_evals"] % cfg.checkpoint_every == 0)
+        if self._log is not None:                                          # after the checkpoint that holds it
             self._log.write(record)
         self.progress.message(self._describe(record))
-        self._snapshot(write=final or cfg.checkpoint_every is not None and st["n_evals"] % cfg.checkpoint_every == 0)
         if self.callback is not None:
             self.callback(self, record)
 
