@@ -228,3 +228,132 @@ def test_atomic_text_files_remove_the_orphans_of_killed_writes(tmp_path):
     (tmp_path / "config.json.x1y2.tmp").write_text("{half")
     atomic_write_text(tmp_path / "config.json", "{}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+# ---------------------------------------------------------------- structurally edited checkpoints
+@pytest.fixture(scope="module")
+def run_checkpoint(tmp_path_factory):
+    """A checkpoint written by the Trainer: model, Adam state, trainer section, SGVB algorithm section."""
+    from numpyvae.training import Trainer
+
+    path = tmp_path_factory.mktemp("run") / "run.npz"
+    x = np.random.default_rng(0).uniform(size=(30, 6))
+    Trainer(nv.VAE(6, (4,), 2, rng=0), epochs=1, batch_size=10, checkpoint_path=path).fit(x)
+    return path, x
+
+
+def edited(src, dst, meta_change=None, arrays_change=None):
+    with np.load(src, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays.pop("meta.json").tobytes().decode())
+    if meta_change is not None:
+        meta_change(meta)
+    if arrays_change is not None:
+        arrays_change(arrays)
+    arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(dst, **arrays)
+    return dst
+
+
+def _set(keys, value):
+    def change(d):
+        for k in keys[:-1]:
+            d = d[k]
+        d[keys[-1]] = value
+    return change
+
+
+def _delete(*keys):
+    def change(d):
+        for k in keys[:-1]:
+            d = d[k]
+        del d[keys[-1]]
+    return change
+
+
+def _nan(key):
+    def change(arrays):
+        arrays[key] = arrays[key].copy()
+        arrays[key].flat[0] = np.nan
+    return change
+
+
+@pytest.mark.parametrize("meta_change,arrays_change,match", [
+    (_delete("model"), None, "the 'model' section is missing"),
+    (_delete("model", "config"), None, "the model section has no 'config'"),
+    (_set(["model", "config"], [1, 2]), None, "'config' must be a JSON object"),
+    (_set(["model", "config", "beta"], "1"), None, "beta must be a real number"),
+    (_set(["model", "config", "no_such_option"], 1), None, "cannot build model 'vae'"),
+    (lambda m: m["optimizer"]["slots"]["m_sum"].append("enc.9.W"), None, "names 'enc.9.W'.*no array optim/m_sum"),
+    (lambda m: m["optimizer"]["slots"]["m_sum"].append("nope"),
+     lambda a: a.update({"optim/m_sum/nope": np.zeros(3)}), "'nope', which is not a parameter"),
+    (None, lambda a: a.update({"optim/v_sum/extra": np.zeros(3)}), r"\['optim/v_sum/extra'\] are not listed"),
+    (lambda m: m["optimizer"]["slots"].update(velocity=[]), None, r"adam keeps no optimizer state \['velocity'\]"),
+    (_set(["optimizer", "hyperparameters", "betas"], [0.9, 0.99]), None, r"unknown setting\(s\) \['betas'\]"),
+    (_set(["optimizer", "hyperparameters", "eps"], -1), None, "eps must be a positive number"),
+    (_set(["optimizer", "t"], "five"), None, "'t' must be a step count"),
+    (_delete("optimizer", "slots"), None, "the optimizer section has no 'slots'"),
+    (_set(["model", "rng", "state", "state"], "garbled"), None, "invalid PCG64 random generator state"),
+    (_delete("model", "rng", "state"), None, "invalid PCG64 random generator state"),
+    (_set(["model", "rng", "bit_generator"], "Mystery"), None, "unsupported random generator"),
+    (_set(["algorithm"], "sgvb"), None, "the 'algorithm' section must be a JSON object"),
+    (_set(["algorithm", "arrays"], ["chains"]), None, "names the array 'chains', but there is no array"),
+    (_delete("algorithm", "config"), None, "the algorithm section has no 'config'"),
+    (_set(["format_version"], "one"), None, "format_version 'one' is not an integer"),
+    (_set(["trainer"], [1]), None, "the 'trainer' section must be a JSON object"),
+    (None, _nan("params/enc.0.W"), r"array params/enc.0.W holds 1 NaN or infinite value\(s\)"),
+    (None, lambda a: a.update({"optim/v_sum/enc.0.b": np.full_like(a["optim/v_sum/enc.0.b"], np.inf)}),
+     "optim/v_sum/enc.0.b holds"),
+    (None, lambda a: a.update({"params/enc.0.b": np.array(["a"] * 4)}), "not a number type"),
+])
+def test_an_edited_checkpoint_is_not_a_valid_checkpoint(run_checkpoint, tmp_path, meta_change, arrays_change,
+                                                         match):
+    path, _ = run_checkpoint
+    bad = edited(path, tmp_path / "bad.npz", meta_change, arrays_change)
+    with pytest.raises(ValueError, match="bad.npz is not a valid numpyvae checkpoint: ") as info:
+        load_checkpoint(bad)
+    assert info.match(match)
+    from numpyvae.training import Trainer
+
+    with pytest.raises(ValueError, match="is not a valid numpyvae checkpoint"):
+        Trainer.from_checkpoint(bad)
+
+
+@pytest.mark.parametrize("meta_change,match", [
+    (_set(["trainer", "state", "rng", "state", "inc"], "x"), "invalid PCG64 random generator state"),
+    (_delete("trainer", "state", "rng"), "no random generator state 'rng'"),
+    (_set(["trainer", "state", "samples"], -5), "'samples' must be an integer >= 0"),
+    (_set(["trainer", "state", "batch_sum"], None), "'batch_sum' must be a finite number"),
+    (_set(["trainer", "history"], {"samples": 0}), "no 'history' list"),
+    (_delete("trainer", "config"), "no 'config' object"),
+    (_set(["trainer", "config", "batch_size"], 0), "batch_size must be an integer >= 1"),
+    (_set(["trainer", "config", "optimizer"], "sgd"), "optimizer state is 'adam' but the settings name 'sgd'"),
+    (_set(["algorithm", "name"], "mcem"), "algorithm section is 'mcem' but the settings name 'sgvb'"),
+    (_set(["algorithm", "name"], "annealing"), "unknown algorithm 'annealing'"),
+])
+def test_an_edited_training_state_cannot_be_resumed(run_checkpoint, tmp_path, meta_change, match):
+    from numpyvae.training import Trainer
+
+    path, _ = run_checkpoint
+    bad = edited(path, tmp_path / "bad.npz", meta_change)
+    load_checkpoint(bad)                                                # the model itself is fine
+    with pytest.raises(ValueError, match="bad.npz is not a valid numpyvae checkpoint: ") as info:
+        Trainer.from_checkpoint(bad)
+    assert info.match(match)
+
+
+def test_edited_algorithm_state_arrays_are_named_when_the_run_resumes(tmp_path):
+    from numpyvae.training import Trainer
+
+    x = np.random.default_rng(0).uniform(size=(30, 6))
+    path = tmp_path / "mcem.npz"
+    Trainer(nv.VAE(6, (4,), 2, rng=0), epochs=1, batch_size=10, algorithm="mcem", optimizer="adagrad",
+            checkpoint_path=path).fit(x)
+
+    def shorter_chains(arrays):
+        arrays["algorithm/chains"] = arrays["algorithm/chains"][:5]
+
+    bad = edited(path, tmp_path / "bad.npz", arrays_change=shorter_chains)
+    trainer = Trainer.from_checkpoint(bad, epochs=2)
+    with pytest.raises(ValueError, match="bad.npz is not a valid numpyvae checkpoint: the mcem algorithm: .*chains"):
+        trainer.fit(x)

@@ -30,6 +30,7 @@ from ..ops.gaussian import (kl_standard_normal_backward, kl_standard_normal_forw
                            reparameterize_forward)
 from ..optim.optimizers import Adagrad
 from ..arrays.random import as_generator
+from ..arrays.validation import check_positive_int, check_real
 from .base import Algorithm, register_algorithm
 
 LOGVAR_PREFIX = "q.logvar."
@@ -64,10 +65,8 @@ class FullVB(Algorithm):
 
     def __init__(self, model, n_data, lr=0.02, init_logvar=math.log(1e-4), rng=0, optimizer=None):
         super().__init__(model, Adagrad(lr=lr) if optimizer is None else optimizer)
-        self.init_logvar = float(init_logvar)
-        self.n_data = int(n_data)
-        if self.n_data < 1:
-            raise ValueError(f"n_data must be >= 1, got {n_data!r}")
+        self.init_logvar = check_real("init_logvar", init_logvar)
+        self.n_data = check_positive_int("n_data", n_data)
         self.decoder_names = [k for k in model.params if k.startswith("dec.")]
         xp = model.backend.xp
         self.logvars = {LOGVAR_PREFIX + k: xp.full(model.params[k].shape, init_logvar, dtype=model.dtype)
@@ -168,5 +167,9 @@ class FullVB(Algorithm):
     def load_state_arrays(self, arrays):
         if set(arrays) != set(self.logvars):
             raise ValueError(f"full VB state arrays {sorted(arrays)} do not match {sorted(self.logvars)}")
+        for k, a in arrays.items():
+            if np.shape(a) != tuple(self.logvars[k].shape) or not np.isfinite(a).all():
+                raise ValueError(f"full VB state {k!r} must be a finite array of shape {tuple(self.logvars[k].shape)}, "
+                                 f"got shape {np.shape(a)}")
         for k in self.logvars:
             self.logvars[k] = self.model.backend.asarray(np.array(arrays[k]), dtype=self.model.dtype)

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ..arrays.random import as_generator
+from ..arrays.validation import check_interval, check_positive, check_positive_int
 from ..evaluation.hmc import DEFAULT_TARGET_ACCEPT, adapt_step_size, hmc_transition
 from ..optim.optimizers import Adagrad
 from .base import Algorithm, register_algorithm
@@ -59,11 +60,11 @@ class MonteCarloEM(Algorithm):
     def __init__(self, model, n_data, lr=0.02, weight_decay=0.0, n_leapfrog=10, n_weight_updates=5,
                  target_accept=DEFAULT_TARGET_ACCEPT, init_step=0.1, rng=0, optimizer=None):
         super().__init__(model, Adagrad(lr=lr, weight_decay=weight_decay) if optimizer is None else optimizer)
-        self.n_data = int(n_data)
-        self.n_leapfrog = int(n_leapfrog)
-        self.n_weight_updates = int(n_weight_updates)
-        self.target_accept = float(target_accept)
-        self.init_step = float(init_step)
+        self.n_data = check_positive_int("n_data", n_data)
+        self.n_leapfrog = check_positive_int("n_leapfrog", n_leapfrog)
+        self.n_weight_updates = check_positive_int("n_weight_updates", n_weight_updates)
+        self.target_accept = check_interval("target_accept", target_accept, 0, 1, closed="neither")
+        self.init_step = check_positive("init_step", init_step)
         rng = as_generator(rng)
         self.chains_ = rng.standard_normal((self.n_data, model.latent_dim))
         self.step_sizes_ = np.full(self.n_data, float(init_step))
@@ -113,5 +114,13 @@ class MonteCarloEM(Algorithm):
         return {"chains": self.chains_, "step_sizes": self.step_sizes_}
 
     def load_state_arrays(self, arrays):
-        self.chains_ = np.array(arrays["chains"])
-        self.step_sizes_ = np.array(arrays["step_sizes"])
+        """Set the chains and their step sizes (from :meth:`state_arrays`), checked against this run's."""
+        if set(arrays) != {"chains", "step_sizes"}:
+            raise ValueError(f"Monte Carlo EM state arrays must be 'chains' and 'step_sizes', got {sorted(arrays)}")
+        chains, steps = np.array(arrays["chains"], dtype=np.float64), np.array(arrays["step_sizes"], dtype=np.float64)
+        if chains.shape != self.chains_.shape or steps.shape != self.step_sizes_.shape:
+            raise ValueError(f"Monte Carlo EM state: chains {chains.shape} and step sizes {steps.shape} do not fit "
+                             f"{self.n_data} datapoints with {self.chains_.shape[1]} latent dimensions")
+        if not (np.isfinite(chains).all() and np.isfinite(steps).all() and (steps > 0).all()):
+            raise ValueError("Monte Carlo EM state: the chains and step sizes must be finite, the step sizes positive")
+        self.chains_, self.step_sizes_ = chains, steps

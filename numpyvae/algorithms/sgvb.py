@@ -18,6 +18,7 @@ claims the layout and breaks it is an error, never a silent slow path.
 import math
 
 from ..arrays.inplace import joined
+from ..arrays.validation import check_positive_int
 from ..arrays.workspace import Workspace
 from .base import Algorithm, register_algorithm
 
@@ -52,7 +53,7 @@ class SGVB(Algorithm):
 
     def __init__(self, model, optimizer, n_samples=1, workspace=True):
         super().__init__(model, optimizer)
-        self.n_samples = int(n_samples)
+        self.n_samples = check_positive_int("n_samples", n_samples)
         self.fast = bool(workspace) and bool(getattr(type(model), "supports_workspace", False))
         self._step_kwargs = {"workspace": Workspace()} if self.fast else {}
         self._layout_checked = not (self.fast and getattr(type(model), "flat_params", False))

@@ -23,6 +23,7 @@ from ..models.log_joint import log_joint
 from ..ops.gaussian import log_normal_backward, log_normal_forward, reparameterize_forward
 from ..optim.optimizers import Adagrad
 from ..arrays.random import as_generator
+from ..arrays.validation import check_optional_positive_int
 from .base import Algorithm, register_algorithm
 
 
@@ -94,7 +95,7 @@ class WakeSleep(Algorithm):
 
     def __init__(self, model, optimizer=None, lr=0.02, weight_decay=0.0, n_sleep=None):
         super().__init__(model, Adagrad(lr=lr, weight_decay=weight_decay) if optimizer is None else optimizer)
-        self.n_sleep = n_sleep
+        self.n_sleep = check_optional_positive_int("n_sleep", n_sleep)
 
     @classmethod
     def build(cls, model, optimizer, n_data=None, seed=0, n_sleep=None):

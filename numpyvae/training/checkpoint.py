@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arrays.backend import get_backend
 from ..models.registry import build_model, model_name
 from ..optim.optimizers import make_optimizer
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "make_checkpoint", "write_checkpoint",
            "save_checkpoint", "read_checkpoint", "load_checkpoint", "load_model", "restore_state",
-           "rng_state", "rng_from_state", "algorithm_arrays", "atomic_write_text"]
+           "rng_state", "rng_from_state", "algorithm_arrays", "atomic_write_text", "check_checkpoint"]
 
 FORMAT = "numpyvae-checkpoint"
 FORMAT_VERSION = 1
@@ -69,7 +70,11 @@ def rng_from_state(state):
     if name not in _BIT_GENERATORS:
         raise ValueError(f"unsupported random generator state (bit generator {name!r})")
     bitgen = getattr(np.random, name)()
-    bitgen.state = _from_jsonable(state)
+    try:
+        bitgen.state = _from_jsonable(state)
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"invalid {name} random generator state ({detail})") from None
     return np.random.Generator(bitgen)
 
 
@@ -269,10 +274,100 @@ def read_checkpoint(path):
         raise ValueError(f"{path} is not a numpyvae checkpoint (no meta.json inside)")
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a numpyvae checkpoint (format {meta.get('format')!r})")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"{path} is not a valid numpyvae checkpoint: format_version {version!r} is not an integer")
+    if version > FORMAT_VERSION:
         raise ValueError(f"{path} uses checkpoint format {meta['format_version']}, newer than this version "
                          f"of numpyvae reads ({FORMAT_VERSION}); upgrade numpyvae")
     return meta, arrays
+
+
+def _section(meta, key, required=False):
+    """``meta[key]``: a dict, or None where the section is optional."""
+    if key not in meta and required:
+        raise ValueError(f"the {key!r} section is missing")
+    value = meta.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"the {key!r} section must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _require(section, where, key, kind, what):
+    """``section[key]``, which must be an instance of ``kind`` (described as ``what`` in the error)."""
+    if key not in section:
+        raise ValueError(f"{where} has no {key!r}")
+    value = section[key]
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise ValueError(f"{where}: {key!r} must be {what}, got {value!r}")
+    return value
+
+
+def check_checkpoint(meta, arrays):
+    """Check the structure of a checkpoint read by :func:`read_checkpoint`: every section of
+    ``meta.json`` has its keys and types, every array it names is there (and every array is named),
+    and the parameters, optimizer state and algorithm state are finite.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong (:func:`load_checkpoint` prefixes "<path> is not a valid numpyvae
+        checkpoint").
+    """
+    model = _section(meta, "model", required=True)
+    _require(model, "the model section", "name", str, "a registered model name")
+    _require(model, "the model section", "config", dict, "a JSON object of constructor arguments")
+    if model.get("rng") is not None:
+        rng_from_state(model["rng"])
+    params = sorted(k for k in arrays if k.startswith("params/"))
+    if not params:
+        raise ValueError("it holds no parameter arrays (params/<name>)")
+    optimizer = _section(meta, "optimizer")
+    listed = set()
+    if optimizer is not None:
+        _require(optimizer, "the optimizer section", "name", str, "an optimizer name")
+        _require(optimizer, "the optimizer section", "hyperparameters", dict, "a JSON object")
+        t = _require(optimizer, "the optimizer section", "t", int, "a step count")
+        if t < 0:
+            raise ValueError(f"the optimizer section: 't' must be >= 0, got {t}")
+        slots = _require(optimizer, "the optimizer section", "slots", dict, "a JSON object of slot names")
+        for slot, names in slots.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError(f"the optimizer slot {slot!r} must list parameter names, got {names!r}")
+            for name in names:
+                key = f"optim/{slot}/{name}"
+                if key not in arrays:
+                    raise ValueError(f"the optimizer slot {slot!r} names {name!r}, but there is no array {key}")
+                listed.add(key)
+    unlisted = sorted(k for k in arrays if k.startswith("optim/") and k not in listed)
+    if unlisted:
+        raise ValueError(f"optimizer arrays {unlisted} are not listed in the optimizer section")
+    algorithm = _section(meta, "algorithm")
+    listed = set()
+    if algorithm is not None:
+        _require(algorithm, "the algorithm section", "name", str, "an algorithm name")
+        _require(algorithm, "the algorithm section", "config", dict, "a JSON object of settings")
+        names = _require(algorithm, "the algorithm section", "arrays", list, "a list of array names")
+        for name in names:
+            key = f"algorithm/{name}"
+            if not isinstance(name, str) or key not in arrays:
+                raise ValueError(f"the algorithm section names the array {name!r}, but there is no array {key}")
+            listed.add(key)
+    unlisted = sorted(k for k in arrays if k.startswith("algorithm/") and k not in listed)
+    if unlisted:
+        raise ValueError(f"algorithm arrays {unlisted} are not listed in the algorithm section")
+    for key in ("trainer", "extra"):
+        _section(meta, key)
+    for key, a in arrays.items():
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"array {key} has dtype {a.dtype}, not a number type")
+        if a.dtype.kind == "f":
+            finite = np.isfinite(a) if not key.startswith("buffers/") else ~np.isnan(a)   # log 0 = -inf is a value
+            if not finite.all():
+                raise ValueError(f"array {key} holds {int((~finite).sum())} NaN{'' if key.startswith('buffers/') else ' or infinite'} "
+                                 f"value(s) (a diverged state is never a good one to resume from)")
 
 
 def _to_model(model, value):
@@ -314,6 +409,17 @@ def restore_state(model, optimizer, meta, arrays, algorithm=None):
         model.rng = rng_from_state(rng)
     if optimizer is not None and meta.get("optimizer") is not None:
         om = meta["optimizer"]
+        shapes = {name: tuple(p.shape) for name, p in model.params.items()}
+        shapes.update({k[len("algorithm/"):]: v.shape for k, v in arrays.items() if k.startswith("algorithm/")})
+        for slot, names_ in om["slots"].items():                       # the model's and the algorithm's arrays
+            for name in names_:
+                if name not in shapes:
+                    raise ValueError(f"the optimizer slot {slot!r} holds state for {name!r}, which is not a "
+                                     f"parameter of the model nor an array of the algorithm")
+                shape = arrays[f"optim/{slot}/{name}"].shape
+                if shape != shapes[name]:
+                    raise ValueError(f"the optimizer state {slot!r} of {name!r} has shape {shape}, the array "
+                                     f"itself {shapes[name]}")
         slots = {slot: {name: _to_model(model, arrays[f"optim/{slot}/{name}"]) for name in names_}
                  for slot, names_ in om["slots"].items()}
         optimizer.load_state_dict({"name": om["name"], "t": om["t"], "slots": slots})
@@ -335,15 +441,32 @@ def load_checkpoint(path, backend=None):
     Returns
     -------
     Checkpoint
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        "<path> is not a valid numpyvae checkpoint: <what is wrong>" for a file whose content is
+        damaged or edited: a missing section or key, an array that is not there, an unknown model or
+        optimizer setting, a garbled generator state, NaN or infinite parameters (see
+        :func:`check_checkpoint`); or unreadable, or of a newer format (see :func:`read_checkpoint`).
     """
     meta, arrays = read_checkpoint(path)
+    if backend is not None:
+        get_backend(backend)                                           # its own error, before the file's
     overrides = {} if backend is None else {"backend": backend}
-    model = build_model(meta["model"]["name"], meta["model"]["config"], **overrides)
-    optimizer = None
-    if meta.get("optimizer") is not None:
-        om = meta["optimizer"]
-        optimizer = make_optimizer(om["name"], **om["hyperparameters"])
-    restore_state(model, optimizer, meta, arrays)
+    try:
+        check_checkpoint(meta, arrays)
+        model = build_model(meta["model"]["name"], meta["model"]["config"], **overrides)
+        optimizer = None
+        if meta.get("optimizer") is not None:
+            om = meta["optimizer"]
+            optimizer = make_optimizer(om["name"], **om["hyperparameters"])
+        restore_state(model, optimizer, meta, arrays)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:   # whatever an edited file can cause
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{path} is not a valid numpyvae checkpoint: {detail}") from None
     return Checkpoint(model=model, optimizer=optimizer, trainer=meta.get("trainer"),
                       extra=meta.get("extra") or {}, meta=meta, algorithm_arrays=algorithm_arrays(arrays))
 

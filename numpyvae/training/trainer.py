@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from ..algorithms import Algorithm, make_algorithm
+from ..algorithms import Algorithm, canonical_name, make_algorithm
 from ..arrays.validation import NonFiniteError
 from ..datasets.binarize import bernoulli_binarize
 from ..optim.optimizers import make_optimizer
@@ -63,6 +63,48 @@ def _host_array(x, name, dtype, labels=None):
 def _fingerprint(x):
     """A short digest of the first rows of the training data (to catch resuming on other data)."""
     return hashlib.sha1(np.ascontiguousarray(x[:256]).tobytes()).hexdigest()[:16]
+
+
+_STATE_COUNTS = ("samples", "epoch", "batch", "n_evals", "batch_count", "n_train")
+_STATE_NUMBERS = ("wall_time", "batch_sum")
+
+
+def _check_training_state(ckpt):
+    """The TrainConfig of a checkpoint's trainer section, after checking that the section can be
+    resumed: its settings, its progress counters, its generator states and its history, and that the
+    optimizer and the algorithm section are the ones the settings name. A ValueError says what is wrong."""
+    trainer = ckpt.trainer
+    for key, kind in (("config", dict), ("state", dict), ("history", list)):
+        if not isinstance(trainer.get(key), kind):
+            raise ValueError(f"the trainer section has no {key!r} {'object' if kind is dict else 'list'}")
+    config = TrainConfig.from_dict(trainer["config"])
+    state = trainer["state"]
+    for key in _STATE_COUNTS:
+        v = state.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"the trainer state {key!r} must be an integer >= 0, got {v!r}")
+    for key in _STATE_NUMBERS:
+        v = state.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"the trainer state {key!r} must be a finite number, got {v!r}")
+    next_eval = state.get("next_eval", 0)
+    if next_eval is not None and (isinstance(next_eval, bool) or not isinstance(next_eval, int)):
+        raise ValueError(f"the trainer state 'next_eval' must be a sample count or null, got {next_eval!r}")
+    if not isinstance(state.get("fingerprint"), str):
+        raise ValueError(f"the trainer state 'fingerprint' must be a string, got {state.get('fingerprint')!r}")
+    if "rng" not in state:
+        raise ValueError("the trainer state has no random generator state 'rng'")
+    rng_from_state(state["rng"])
+    if state.get("epoch_rng") is not None:
+        rng_from_state(state["epoch_rng"])
+    if not all(isinstance(r, dict) and isinstance(r.get("samples"), int) for r in trainer["history"]):
+        raise ValueError("the trainer history must be a list of records, each with its 'samples'")
+    if ckpt.optimizer.name != config.optimizer:
+        raise ValueError(f"the optimizer state is {ckpt.optimizer.name!r} but the settings name {config.optimizer!r}")
+    section = ckpt.meta.get("algorithm")
+    if section is not None and canonical_name(section["name"]) != config.algorithm:
+        raise ValueError(f"the algorithm section is {section['name']!r} but the settings name {config.algorithm!r}")
+    return config
 
 
 class Trainer:
@@ -121,6 +163,7 @@ class Trainer:
         self.algorithm = algorithm
         self.evaluator = evaluator
         self._algorithm_arrays = None     # state arrays from a checkpoint, loaded when the algorithm is built
+        self._resumed_from = None         # that checkpoint's path
         self.optimizer = optimizer if optimizer is not None else make_optimizer(
             self.config.optimizer, **self.config.optimizer_kwargs())
         self.checkpoint_path = checkpoint_path
@@ -151,7 +194,12 @@ class Trainer:
         allowed = {"epochs", "max_samples", "lr", "eval_every"}
         if set(overrides) - allowed:
             raise ValueError(f"a resumed run can only change {sorted(allowed)}, not {sorted(set(overrides) - allowed)}")
-        config = TrainConfig.from_dict(ckpt.trainer["config"]).replace(**overrides)
+        try:
+            saved = _check_training_state(ckpt)
+        except (ValueError, TypeError, KeyError) as exc:
+            detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"{path} is not a valid numpyvae checkpoint: {detail}") from None
+        config = saved.replace(**overrides)
         if "lr" in overrides:
             ckpt.optimizer.lr = float(overrides["lr"])
         trainer = cls(ckpt.model, config, optimizer=ckpt.optimizer,
@@ -159,6 +207,7 @@ class Trainer:
                       log_path=log_path, progress=progress, callback=callback, extra=ckpt.extra,
                       evaluator=evaluator)
         trainer._algorithm_arrays = ckpt.algorithm_arrays
+        trainer._resumed_from = path
         trainer.state = dict(ckpt.trainer["state"])
         trainer.state["done"] = False
         trainer.history = list(ckpt.trainer["history"])
@@ -232,15 +281,22 @@ class Trainer:
     def _build_algorithm(self, n_data):
         """The algorithm of the config around the model and optimizer (once), with any saved state."""
         cfg = self.config
-        if self.algorithm is None:
-            options = dict(cfg.algorithm_options)
-            if cfg.algorithm == "sgvb":
-                options.setdefault("n_samples", cfg.n_samples)
-            self.algorithm = make_algorithm(cfg.algorithm, self.model, self.optimizer, n_data=n_data,
-                                            seed=cfg.seed, **options)
-        if self._algorithm_arrays is not None:
-            self.algorithm.load_state_arrays(self._algorithm_arrays)
-            self._algorithm_arrays = None
+        try:
+            if self.algorithm is None:
+                options = dict(cfg.algorithm_options)
+                if cfg.algorithm == "sgvb":
+                    options.setdefault("n_samples", cfg.n_samples)
+                self.algorithm = make_algorithm(cfg.algorithm, self.model, self.optimizer, n_data=n_data,
+                                                seed=cfg.seed, **options)
+            if self._algorithm_arrays is not None:
+                self.algorithm.load_state_arrays(self._algorithm_arrays)
+                self._algorithm_arrays = None
+        except (ValueError, KeyError) as exc:
+            if self._resumed_from is None:
+                raise
+            detail = f"missing array {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"{self._resumed_from} is not a valid numpyvae checkpoint: the {cfg.algorithm} "
+                             f"algorithm: {detail}") from None
 
     def _evaluates_start(self):
         every = self.config.eval_every
