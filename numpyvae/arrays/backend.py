@@ -44,6 +44,12 @@ class Backend:
     def __repr__(self):
         return f"Backend({self.name!r})"
 
+    def __reduce__(self):
+        """Pickle (and ``copy.deepcopy``) by name: the array module itself cannot be pickled, and
+        unpickling looks the backend up again (:func:`get_backend`), so a model pickled on one machine
+        loads wherever that backend runs."""
+        return get_backend, (self.name,)
+
     def asarray(self, a, dtype=None):
         """Move ``a`` onto this backend (a no-op for arrays already there)."""
         return self.xp.asarray(a, dtype=dtype)

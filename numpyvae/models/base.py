@@ -121,6 +121,12 @@ class BaseModel:
         arrays = {name: self.backend.asarray(p, dtype=self.dtype) for name, p in params.items()}
         _, self.params = pack(arrays, xp=self.backend.xp)
 
+    def __setstate__(self, state):
+        """Unpickling and ``copy.deepcopy``: pickle copies each array on its own, so the parameters are
+        made views into one contiguous vector again (the layout :meth:`_set_params` gives)."""
+        self.__dict__.update(state)
+        self._set_params(self.params)
+
     def _init_params(self, *parts):
         """Draw the parameters of every part (layers with ``init_params``) in order from ``self.rng``, so
         the order fixes the values, and set them; returns the dict."""

@@ -125,6 +125,12 @@ class VAE:
     def param_names(self):
         return list(self.params)
 
+    def __setstate__(self, state):
+        """Unpickling and ``copy.deepcopy``: pickle copies each array on its own, so the parameters are
+        made views into one contiguous vector again (as the constructor lays them out)."""
+        self.__dict__.update(state)
+        _, self.params = pack(dict(self.params), xp=self.backend.xp)
+
     def __repr__(self):
         arch = "-".join(str(d) for d in (self.input_dim, *self.hidden_sizes, self.latent_dim))
         return (f"VAE({arch}, likelihood={self.likelihood!r}, activation={self.activation!r}, "
