@@ -123,6 +123,39 @@ def test_mnist_checksum_is_on_by_default(full_mnist):
         load_dataset("mnist", "test", data_dir=full_mnist)
 
 
+def _broken_mnist_test_files(folder, images=None, labels=None):
+    folder.mkdir()
+    (folder / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros((3, 28, 28))) if images is None else images)
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes([1, 2, 3]) if labels is None else labels)
+    return folder
+
+
+@pytest.mark.parametrize("images,labels,problem", [
+    (idx_bytes(np.zeros((3, 28, 28)))[:2000], None, r"t10k-images-idx3-ubyte: truncated: the header declares 3 x 28 x 28"),
+    (b"\x00\x00\x08\x01" + idx_bytes(np.zeros((3, 28, 28)))[4:], None, r"images-idx3-ubyte: (truncated|trailing)"),
+    (idx_bytes(np.zeros(5)), None, r"images-idx3-ubyte: wrong magic number 0x00000801"),
+    (b"\x12\x34" + idx_bytes(np.zeros((3, 28, 28)))[2:], None, "not an IDX file: magic number 0x1234"),
+    (idx_bytes(np.zeros((3, 28, 20))), None, "images are 28 x 20 pixels"),
+    (None, idx_bytes([1, 2, 3])[:9], r"labels-idx1-ubyte: truncated"),
+    (None, idx_bytes(np.zeros((3, 28, 28))), r"labels-idx1-ubyte: wrong magic number 0x00000803"),
+    (None, idx_bytes([1, 2]), r"labels-idx1-ubyte: holds 2 labels but .* holds 3 images"),
+    (None, idx_bytes([1, 2, 11]), "label 11 out of range"),
+])
+def test_with_checksums_on_the_specific_cause_comes_before_the_checksum(tmp_path, images, labels, problem):
+    folder = _broken_mnist_test_files(tmp_path / "mnist", images, labels)
+    with pytest.raises(DatasetFormatError, match=problem) as info:
+        load_dataset("mnist", "test", data_dir=folder)                   # verify=True, the default
+    assert "sha256" not in str(info.value)
+    with pytest.raises(DatasetFormatError, match=problem):
+        load_dataset("mnist", "test", data_dir=folder, verify=False)
+
+
+def test_a_well_formed_file_that_is_not_the_published_one_is_a_checksum_error(tmp_path):
+    folder = _broken_mnist_test_files(tmp_path / "mnist")
+    with pytest.raises(DatasetFormatError, match=r"t10k-images-idx3-ubyte: sha256 of the decompressed IDX"):
+        load_dataset("mnist", "test", data_dir=folder)
+
+
 def test_frey_split_is_the_documented_permutation(full_frey):
     perm = np.random.default_rng(0).permutation(1965)
     expected = {"train": perm[:1565], "valid": perm[1565:1765], "test": perm[1765:]}
@@ -146,6 +179,17 @@ def test_frey_official_protocol_merges_valid_into_train(full_frey):
     assert len(train) == 1765
     np.testing.assert_array_equal(train, np.sort(np.concatenate([kw["train"], kw["valid"]])))
     np.testing.assert_array_equal(test, kw["test"])
+
+
+def test_frey_structure_comes_before_its_checksum(tmp_path):
+    path = tmp_path / "frey_rawface.mat"
+    scipy.io.savemat(path, {"faces": np.zeros((560, 3), np.uint8)})
+    with pytest.raises(DatasetFormatError, match="no variable 'ff'") as info:
+        load_dataset("frey", "test", data_dir=tmp_path)                  # verify=True, the default
+    assert "sha256" not in str(info.value)
+    path.write_bytes(b"not a MATLAB file" * 20)
+    with pytest.raises(DatasetFormatError, match="not a readable MATLAB"):
+        load_dataset("frey", "test", data_dir=tmp_path)
 
 
 def test_frey_checksum_is_on_by_default(full_frey):

@@ -116,10 +116,27 @@ def test_files_directly_in_folder_or_in_subfolder(tmp_path):
 
 
 def test_incomplete_folder_is_skipped_for_the_next_one(monkeypatch, tmp_path):
-    write_tiny_mnist(tmp_path / "arg", marker=1, roles=("test_images",))
-    write_tiny_mnist(tmp_path / "env", marker=2)
+    write_tiny_mnist(tmp_path / "env", marker=1, roles=("test_images",))
+    write_tiny_mnist(tmp_path / "home" / ".cache" / "numpyvae" / "mnist", marker=2)
     monkeypatch.setenv("NUMPYVAE_DATA", str(tmp_path / "env"))
-    assert marker_of(load_tiny(data_dir=tmp_path / "arg")) == 2
+    assert marker_of(load_tiny()) == 2
+
+
+def test_an_explicit_data_dir_is_a_pin_never_a_fallback(monkeypatch, tmp_path, isolated):
+    write_tiny_mnist(tmp_path / "arg" / "mnist", marker=1, roles=("test_images",))
+    write_tiny_mnist(tmp_path / "env", marker=2)                     # complete, but not the folder asked for
+    write_tiny_mnist(tmp_path / "home" / ".cache" / "numpyvae" / "mnist", marker=3)
+    monkeypatch.setenv("NUMPYVAE_DATA", str(tmp_path / "env"))
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_tiny(data_dir=tmp_path / "arg")
+    message = str(info.value)
+    assert f"data_dir (--data-dir), {tmp_path / 'arg'}, lacks the MNIST files" in message
+    assert "t10k-labels-idx1-ubyte" in message and "missing" in message and "has t10k-images" in message
+    assert str(tmp_path / "env") not in message and "leave out --data-dir" in message
+    assert isolated.urls == []                                        # and no download either
+    with pytest.raises(DatasetNotFoundError, match="lacks the MNIST files"):
+        find_dataset_files("mnist", "test", data_dir=tmp_path / "arg")
+    assert marker_of(load_tiny()) == 2                                 # without the pin: the search order
 
 
 def test_explicit_data_dir_must_exist(tmp_path):
@@ -128,15 +145,13 @@ def test_explicit_data_dir_must_exist(tmp_path):
 
 
 def test_offline_without_files_is_one_clear_error(monkeypatch, tmp_path, isolated):
-    (tmp_path / "arg").mkdir()
-    write_tiny_mnist(tmp_path / "arg", marker=1, roles=("test_images",))
+    write_tiny_mnist(tmp_path / "home" / ".cache" / "numpyvae", marker=1, roles=("test_images",))
     monkeypatch.setenv("NUMPYVAE_DATA", str(tmp_path / "env-missing"))
     with pytest.raises(DatasetNotFoundError) as info:
-        load_tiny(data_dir=tmp_path / "arg")
+        load_tiny()
     assert isinstance(info.value, FileNotFoundError)
     message = str(info.value)
-    for place in [tmp_path / "arg", tmp_path / "env-missing",
-                  tmp_path / "home" / ".cache" / "numpyvae"]:
+    for place in [tmp_path / "env-missing", tmp_path / "home" / ".cache" / "numpyvae"]:
         assert str(place) in message
     assert "'mnist/'" in message
     assert "t10k-labels-idx1-ubyte" in message and "missing" in message

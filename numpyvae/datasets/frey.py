@@ -44,7 +44,8 @@ def read_frey(path, *, sha256=None):
     ----------
     path : str or os.PathLike
     sha256 : str, optional
-        Expected SHA-256 of the file.
+        Expected SHA-256 of the file, checked after the structure, so that a damaged file or a wrong
+        variable is reported as such rather than as a checksum mismatch.
 
     Returns
     -------
@@ -57,8 +58,6 @@ def read_frey(path, *, sha256=None):
         Not a MATLAB file, no variable ``ff``, wrong dtype or shape, or checksum mismatch.
     """
     raw = Path(path).read_bytes()
-    if sha256 is not None:
-        check_sha256(raw, sha256, path, what="file")
     import scipy.io  # here, so that importing numpyvae does not import scipy.io
 
     try:
@@ -83,6 +82,8 @@ def read_frey(path, *, sha256=None):
             f"variable 'ff' has shape {ff.shape}, expected ({_N_PIXELS}, N >= 1): one "
             f"{FREY_IMAGE_SHAPE[0]} x {FREY_IMAGE_SHAPE[1]} image per column",
         )
+    if sha256 is not None:
+        check_sha256(raw, sha256, path, what="file")
     return np.ascontiguousarray(ff.T)  # (N, 560)
 
 

@@ -182,7 +182,8 @@ def read_idx(path, *, sha256=None):
     path : str or os.PathLike
     sha256 : str, optional
         Expected SHA-256 of the *decompressed* IDX bytes; a mismatch raises
-        :class:`~numpyvae.datasets.ChecksumError`.
+        :class:`~numpyvae.datasets.ChecksumError`. It is checked after the structure, so that a
+        truncated file or a bad header is reported as such, not as a checksum mismatch.
 
     Returns
     -------
@@ -190,6 +191,7 @@ def read_idx(path, *, sha256=None):
         Shape and dtype from the header, native byte order.
     """
     data = decompressed_bytes(path)
+    array = parse_idx(data, path)
     if sha256 is not None:
         check_sha256(data, sha256, path, what="decompressed IDX content")
-    return parse_idx(data, path)
+    return array

@@ -5,16 +5,14 @@ import numbers
 import numpy as np
 
 from .binarize import BINARIZE_MODES, bernoulli_binarize
-from .checksum import sha256_hex
+from .checksum import check_sha256, sha256_hex
 from .dataset import Dataset
 from .download import download_files
 from .errors import DatasetFormatError
 from .frey import FREY_IMAGE_SHAPE, frey_split_rows, read_frey
 from .idx import decompressed_bytes
-from .locate import cache_dir, locate_files, not_found_error
-from .mnist import (
-    MNIST_IMAGE_SHAPE, check_pair, mnist_split_rows, read_idx_images, read_idx_labels,
-)
+from .locate import cache_dir, locate_files, not_found_error, pinned_error
+from .mnist import MNIST_IMAGE_SHAPE, check_pair, mnist_split_rows, parse_idx_images, parse_idx_labels
 from .registry import SPECS
 from .synthetic import synthetic_split
 
@@ -53,10 +51,11 @@ def _static_rng(rng):
 def find_dataset_files(name, split="train", *, data_dir=None, download=True):
     """Paths of the files ``load_dataset(name, split)`` reads, downloading them if needed.
 
-    Lookup order: ``data_dir``, then ``$NUMPYVAE_DATA``, then the user cache
-    (``$XDG_CACHE_HOME/numpyvae`` or ``~/.cache/numpyvae``), each folder directly or in a
-    subfolder named after the data set; then, if ``download``, the official mirrors into
-    the cache.
+    An explicit ``data_dir`` is the only folder searched (directly or in a subfolder named
+    after the data set): a folder that lacks the files is an error, never a fallback. Without
+    it: ``$NUMPYVAE_DATA``, then the user cache (``$XDG_CACHE_HOME/numpyvae`` or
+    ``~/.cache/numpyvae``), each directly or in a subfolder named after the data set; then, if
+    ``download``, the official mirrors into the cache.
 
     Parameters
     ----------
@@ -75,7 +74,7 @@ def find_dataset_files(name, split="train", *, data_dir=None, download=True):
     ------
     DatasetNotFoundError
         The files are nowhere and could not be downloaded; the message lists every place
-        looked in and every download attempted.
+        looked in and every download attempted. Or ``data_dir`` lacks them.
     NotADirectoryError
         ``data_dir`` does not exist.
     """
@@ -87,6 +86,8 @@ def find_dataset_files(name, split="train", *, data_dir=None, download=True):
     files, looked = locate_files(spec, roles, data_dir)
     if files is not None:
         return files
+    if data_dir is not None:
+        raise pinned_error(spec, roles, looked, data_dir)
     if download:
         files, notes = download_files(spec, roles, cache_dir() / spec.subfolders[0])
         if files is not None:
@@ -101,12 +102,17 @@ def _read_idx_split(spec, files, split, protocol, verify):
     prefix = "test" if split == "test" else "train"
     images_path, labels_path = files[f"{prefix}_images"], files[f"{prefix}_labels"]
     images_file, labels_file = spec.files[f"{prefix}_images"], spec.files[f"{prefix}_labels"]
-    images = read_idx_images(images_path, sha256=images_file.sha256 if verify else None)
-    labels = read_idx_labels(labels_path, sha256=labels_file.sha256 if verify else None)
-    check_pair(images, labels, images_path, labels_path)
+    images_data, labels_data = decompressed_bytes(images_path), decompressed_bytes(labels_path)
+    images = parse_idx_images(images_data, images_path)                # the structure first, so that a
+    labels = parse_idx_labels(labels_data, labels_path)                # truncated file or a bad header is
+    check_pair(images, labels, images_path, labels_path)              # named as such, then the checksums
+    if verify:
+        for data, path, data_file in ((images_data, images_path, images_file), (labels_data, labels_path, labels_file)):
+            if data_file.sha256 is not None:
+                check_sha256(data, data_file.sha256, path, what="decompressed IDX content")
     if verify and spec.name == "fashion_mnist":
         mnist_labels = {SPECS["mnist"].files[r].sha256 for r in ("train_labels", "test_labels")}
-        if sha256_hex(decompressed_bytes(labels_path)) in mnist_labels:
+        if sha256_hex(labels_data) in mnist_labels:
             raise DatasetFormatError(
                 labels_path,
                 "is an MNIST file, not Fashion-MNIST; keep the Fashion-MNIST files in a "
@@ -126,8 +132,8 @@ def load_dataset(name, split="train", *, data_dir=None, binarize="none", rng=Non
         ``"fashion-mnist"`` and ``"frey_faces"`` are accepted too.
     split : {"train", "valid", "test"}
     data_dir : str or os.PathLike, optional
-        Folder holding the files (directly or in a subfolder named after the data set);
-        searched first, before ``$NUMPYVAE_DATA`` and the user cache. See
+        Folder holding the files (directly or in a subfolder named after the data set); the
+        only one searched when given (no ``$NUMPYVAE_DATA``, cache or download). See
         :func:`find_dataset_files` for the whole lookup order, download included.
     binarize : {"none", "static", "dynamic"}
         ``"none"``: grey values. ``"static"``: one Bernoulli draw made here from ``rng``.

@@ -1,11 +1,13 @@
 """Where data files are looked for, in order, and the error raised when they are nowhere.
 
-Lookup order (the first folder holding *all* the files a split needs wins):
+An explicit ``data_dir`` argument (``--data-dir`` on the command line) is a pin: the files are
+looked for there and nowhere else, and a folder that lacks them is an error saying so
+(:func:`pinned_error`), never a silent fallback to another copy. Without one, the lookup order is
+(the first folder holding *all* the files a split needs wins):
 
-1. the ``data_dir`` argument (``--data-dir`` on the command line);
-2. the environment variable ``NUMPYVAE_DATA``;
-3. the user cache folder, ``$XDG_CACHE_HOME/numpyvae`` or ``~/.cache/numpyvae``;
-4. (done by the loader, not here) a download from the official mirrors into the cache.
+1. the environment variable ``NUMPYVAE_DATA``;
+2. the user cache folder, ``$XDG_CACHE_HOME/numpyvae`` or ``~/.cache/numpyvae``;
+3. (done by the loader, not here) a download from the official mirrors into the cache.
 
 In each of these folders the files may sit in a subfolder named after the data set
 (``<dir>/mnist/train-images-idx3-ubyte.gz``) or directly in the folder; subfolders are tried
@@ -19,6 +21,7 @@ from .errors import DatasetNotFoundError
 
 __all__ = [
     "ENV_VAR", "cache_dir", "search_roots", "find_in_folder", "locate_files", "not_found_error",
+    "pinned_error",
 ]
 
 ENV_VAR = "NUMPYVAE_DATA"
@@ -45,7 +48,7 @@ def search_roots(data_dir=None):
     Parameters
     ----------
     data_dir : str or os.PathLike, optional
-        Explicit folder; it must exist.
+        Explicit folder; it must exist, and it is then the only one searched.
 
     Returns
     -------
@@ -63,7 +66,7 @@ def search_roots(data_dir=None):
             raise NotADirectoryError(
                 f"data_dir {folder} (--data-dir) does not exist or is not a folder"
             )
-        roots.append((folder, "data_dir argument / --data-dir"))
+        return [(folder, "data_dir argument / --data-dir")]                  # a pin: no other folder
     env = os.environ.get(ENV_VAR, "")
     if env:
         roots.append((Path(env).expanduser().absolute(), f"environment variable {ENV_VAR}"))
@@ -141,6 +144,34 @@ def locate_files(spec, roles, data_dir=None):
             if folder == root or folder.is_dir():       # absent subfolders are not listed
                 looked.append(f"{folder}  ({origin}: {status})")
     return None, looked
+
+
+def pinned_error(spec, roles, looked, data_dir):
+    """The error for an explicit ``data_dir`` that lacks the files of a split.
+
+    Parameters
+    ----------
+    spec : DataSpec
+    roles : tuple of str
+    looked : list of str
+        From :func:`locate_files` (the folder and its data-set subfolders, with what each held).
+    data_dir : str or os.PathLike
+
+    Returns
+    -------
+    DatasetNotFoundError
+    """
+    wanted = ", ".join(_describe(spec.files[r]) for r in roles)
+    folder = Path(data_dir).expanduser().absolute()
+    lines = [f"the data folder given as data_dir (--data-dir), {folder}, lacks the {spec.title} files: {wanted}.",
+             "Looked in:"]
+    lines += [f"  - {line}" for line in looked]
+    lines.append(
+        f"A folder given explicitly is the only one used (not ${ENV_VAR}, the cache or a download): put the "
+        f"files there, directly or in a subfolder '{spec.subfolders[0]}/', or leave out --data-dir (data_dir=) "
+        f"to search ${ENV_VAR} and {cache_dir()} and download."
+    )
+    return DatasetNotFoundError("\n".join(lines))
 
 
 def not_found_error(spec, roles, looked, download_notes):

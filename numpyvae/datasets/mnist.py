@@ -9,12 +9,14 @@ Splits (``protocol``):
   ``valid`` split.
 """
 
+from .checksum import check_sha256
 from .errors import DatasetFormatError
-from .idx import array_magic, idx_magic, read_idx
+from .idx import array_magic, decompressed_bytes, idx_magic, parse_idx
 
 __all__ = [
     "MNIST_IMAGE_SHAPE", "MNIST_PROTOCOLS", "N_VALID_KW2013",
-    "read_idx_images", "read_idx_labels", "check_pair", "mnist_split_rows",
+    "read_idx_images", "read_idx_labels", "parse_idx_images", "parse_idx_labels", "check_pair",
+    "mnist_split_rows",
 ]
 
 MNIST_IMAGE_SHAPE = (28, 28)
@@ -33,13 +35,24 @@ def read_idx_images(path, *, sha256=None):
     path : str or os.PathLike
         ``*-images-idx3-ubyte``, gzip-compressed or raw.
     sha256 : str, optional
-        Expected SHA-256 of the decompressed bytes.
+        Expected SHA-256 of the decompressed bytes, checked after the structure, so that a truncated
+        file or a wrong header is reported as such rather than as a checksum mismatch.
 
     Returns
     -------
     images : numpy.ndarray of uint8, shape (N, 28, 28), read-only
     """
-    images = read_idx(path, sha256=sha256)
+    data = decompressed_bytes(path)
+    images = parse_idx_images(data, path)
+    if sha256 is not None:
+        check_sha256(data, sha256, path, what="decompressed IDX content")
+    return images
+
+
+def parse_idx_images(data, path):
+    """The images of the decompressed IDX bytes ``data`` of an image file, structure checked
+    (header, length, magic number, 28 x 28 pixels, at least one image); ``path`` names it in errors."""
+    images = parse_idx(data, path)
     if array_magic(images) != _IMAGES_MAGIC:
         raise DatasetFormatError(
             path,
@@ -66,13 +79,23 @@ def read_idx_labels(path, *, sha256=None):
     path : str or os.PathLike
         ``*-labels-idx1-ubyte``, gzip-compressed or raw.
     sha256 : str, optional
-        Expected SHA-256 of the decompressed bytes.
+        Expected SHA-256 of the decompressed bytes, checked after the structure.
 
     Returns
     -------
     labels : numpy.ndarray of uint8, shape (N,), read-only
     """
-    labels = read_idx(path, sha256=sha256)
+    data = decompressed_bytes(path)
+    labels = parse_idx_labels(data, path)
+    if sha256 is not None:
+        check_sha256(data, sha256, path, what="decompressed IDX content")
+    return labels
+
+
+def parse_idx_labels(data, path):
+    """The labels of the decompressed IDX bytes ``data`` of a label file, structure checked (header,
+    length, magic number, labels 0..9); ``path`` names it in errors."""
+    labels = parse_idx(data, path)
     if array_magic(labels) != _LABELS_MAGIC:
         raise DatasetFormatError(
             path,
