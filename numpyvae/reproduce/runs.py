@@ -14,6 +14,7 @@ import numpy as np
 
 from ..datasets import load_dataset
 from ..datasets.binarize import bernoulli_binarize
+from ..evaluation.bounds import mean_bound
 from ..evaluation.importance import importance_sampled_log_px
 from ..evaluation.marginal_likelihood import hmc_marginal_likelihood
 from ..models.registry import build_model as build_registered_model
@@ -121,11 +122,6 @@ def weight_decay_of(spec, n_data):
     return 1.0 / n_data if wd == "1/N" else float(wd)
 
 
-def _elbo_mean(model, x, rng, batch=2000):
-    return float(np.mean(np.concatenate([model.backend.to_numpy(model.elbo(x[i:i + batch], rng=rng))
-                                         for i in range(0, x.shape[0], batch)])))
-
-
 def make_evaluator(spec, x_train, x_test):
     """The evaluation of one run at a sample count: lower bounds (all methods), and for Figure 3 runs
     the appendix-D marginal likelihood and the importance-sampled estimate on the first points."""
@@ -139,13 +135,12 @@ def make_evaluator(spec, x_train, x_test):
         # intermediate points on the first eval_points of each set (if given); the last on the whole sets
         sub = n_eval if n_eval and not final else None
         for split, x in (("train", x_train[:sub]), ("test", x_test[:sub])):
-            if spec["method"] == "autoencoder":                         # no bound: minus the loss
-                rec[f"{split}_recon"] = -float(np.mean(np.concatenate(
-                    [model.backend.to_numpy(model.bound(x[i:i + 2000])) for i in range(0, x.shape[0], 2000)])))
+            if spec["method"] == "autoencoder":                         # no bound: its reconstruction loss
+                rec[f"{split}_recon"] = -mean_bound(model, x, rng, batch_size=2000)
             elif spec["method"] == "fullvb":
                 rec[f"{split}_bound"] = algorithm.bound(x, rng=rng, n_theta=1)
             else:
-                rec[f"{split}_bound"] = _elbo_mean(model, x, rng)
+                rec[f"{split}_bound"] = mean_bound(model, x, rng, batch_size=2000)
         rec["eval_points"] = int(min(sub or x_train.shape[0], x_train.shape[0]))
         if ml_points and (samples in spec.get("_ml_at", ()) or final):
             for split, x in (("train", x_train[:ml_points]), ("test", x_test[:ml_points])):
