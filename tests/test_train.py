@@ -370,12 +370,14 @@ def test_progress_is_live_on_a_terminal_and_one_line_per_evaluation_elsewhere(da
     log = io.StringIO()
     Trainer(small_model(), epochs=2, seed=0, progress=Progress(stream=log)).fit(x)
     lines = log.getvalue().splitlines()
-    assert "\r" not in log.getvalue() and len(lines) == 3                # records at 0, 600, 1200 samples
-    assert lines[-1].split()[:2] == ["samples", "1,200"] and "train" in lines[-1]
+    assert "\r" not in log.getvalue() and len(lines) == 4                # a legend, records at 0, 600, 1200 samples
+    assert lines[0].startswith("train, test: ELBO per datapoint; loss: the mean training loss")
+    assert lines[-1].split()[:2] == ["samples", "1,200"] and "train" in lines[-1] and "loss" in lines[-1]
     tty = FakeTerminal()
     Trainer(small_model(), epochs=2, seed=0, progress=Progress(stream=tty, min_interval=0.0)).fit(x)
     text = tty.getvalue()
-    assert text.count("\r") > 10 and "samples/s" in text and "bound" in text and "epoch 2 [" in text
+    assert text.count("\r") > 10 and "samples/s" in text and "loss" in text and "epoch 2 [" in text
+    assert "elapsed" in text and "ETA" in text
     quiet = io.StringIO()
     Trainer(small_model(), epochs=1, seed=0, progress=Progress(stream=quiet, enabled=False)).fit(x)
     assert quiet.getvalue() == ""

@@ -272,7 +272,9 @@ def train_command(parser):
             model.fit_prior(x)
             trainer.save()
         last = history[-1]
-        _say(args, f"final bound (nats per datapoint): train {last['train_bound']:.3f}, "
+        from ..evaluation.bounds import bound_name
+
+        _say(args, f"final bound ({bound_name(model)} per datapoint): train {last['train_bound']:.3f}, "
                    f"{eval_split} {last['test_bound']:.3f} after {last['samples']:,} training samples")
         if not args.no_figures:
             try:
@@ -377,10 +379,10 @@ def _write_figures(model, history, run_dir, x, labels, shape):
     """Every figure of a finished run; returns (written paths, notes on figures that do not apply)."""
     from ..plotting import model_figures as figures
 
-    jobs = [("training_curves.png", lambda p: figures.curves_figure(history, p)),
+    jobs = [("training_curves.png", lambda p: figures.curves_figure(history, p, model=model)),
             ("samples.png", lambda p: figures.sample_figure(model, p, shape, rng=0)),
             ("reconstructions.png", lambda p: figures.reconstruction_figure(model, x, p, shape, labels=labels)),
-            ("manifold.png", lambda p: figures.manifold_figure(model, p, shape))]
+            ("manifold.png", lambda p: figures.manifold_figure(model, p, shape, x=x))]   # x: the most active dims
     if labels is not None:
         n = min(len(x), 5000)
         jobs.append(("latent_scatter.png", lambda p: figures.latent_figure(model, x[:n], labels[:n], p)))
@@ -413,7 +415,7 @@ def evaluate_command(parser):
         import json
 
         from ..evaluation.importance import importance_sampled_log_px
-        from ..evaluation.bounds import mean_bound
+        from ..evaluation.bounds import bound_name, mean_bound
         from ..models.conditioning import needs_labels
 
         path, ckpt = _open_checkpoint(args.checkpoint)
@@ -423,7 +425,8 @@ def evaluate_command(parser):
         rng = np.random.default_rng(args.seed)
         elbo, elbo_se = mean_bound(model, x, rng, labels, n_samples=args.elbo_samples, return_sem=True)
         result = {"checkpoint": str(path), "data": spec["name"], "split": args.split, "n": int(len(x)),
-                  "elbo": elbo, "elbo_stderr": elbo_se, "elbo_samples": args.elbo_samples}
+                  "elbo": elbo, "elbo_stderr": elbo_se, "elbo_samples": args.elbo_samples,
+                  "bound_name": bound_name(model)}                       # what "elbo" holds for this model
         if args.is_samples > 0 and (not hasattr(model, "log_weights") or needs_labels(model)):
             result["log_px"] = None
             result["log_px_note"] = f"no importance-sampled log p(x) for {type(model).__name__}"
@@ -436,7 +439,10 @@ def evaluate_command(parser):
             print(json.dumps(result))
             return 0
         print(f"{model}\n{spec['name']} {args.split} split, {len(x)} datapoints")
-        print(f"  ELBO       {elbo:10.3f} +- {elbo_se:.3f}  nats per datapoint (L = {args.elbo_samples})")
+        if bound_name(model) == "ELBO":
+            print(f"  ELBO       {elbo:10.3f} +- {elbo_se:.3f}  nats per datapoint (L = {args.elbo_samples})")
+        else:                                                           # e.g. an autoencoder's: not an ELBO
+            print(f"  {bound_name(model)}: {elbo:.3f} +- {elbo_se:.3f} per datapoint (L = {args.elbo_samples})")
         if "log_px_note" in result:
             print(f"  log p(x)   not computed: {result['log_px_note']}")
         elif "log_px" in result:
@@ -454,8 +460,9 @@ def _figure_out(args, path, default_name):
 
 @command("sample", "draw samples from a trained model and write them as an image grid")
 def sample_command(parser):
-    parser.description = ("Draw z ~ N(0, I) and write the decoder means (or, with --binary, Bernoulli samples) "
-                          "as a PNG grid (K&W Figure 5).")
+    parser.description = ("Draw from the model's prior (z ~ N(0, I); a VQ-VAE's codes from its fitted categorical "
+                          "prior) and write the decoder means (or, with --binary, samples of p(x | z)) as a PNG "
+                          "grid (K&W Figure 5).")
     parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
     parser.add_argument("--n", type=int, default=100, help="number of samples")
     parser.add_argument("--seed", type=int, default=0, help="seeds the latent draws")
@@ -513,22 +520,34 @@ def reconstruct_command(parser):
 def manifold_command(parser):
     parser.description = ("Decode a grid of latent points placed at Gaussian quantiles (the inverse normal CDF "
                           "of evenly spaced probabilities) and tile the decoder means, as in K&W Figure 4. For "
-                          "more than two latent dimensions, --dims picks the two varied; the others stay at 0.")
+                          "more than two latent dimensions the two most active are varied (largest mean KL on "
+                          "the first 2000 datapoints of the run's test split), or the two given by --dims; the "
+                          "others stay at 0. The title and the axes say which.")
     parser.add_argument("checkpoint", help="run folder or checkpoint .npz")
     parser.add_argument("--n", type=int, default=20, help="grid points per side")
-    parser.add_argument("--dims", type=int_list, default=(0, 1), help="the two latent dimensions varied")
+    parser.add_argument("--dims", type=int_list, default=None,
+                        help="the two latent dimensions varied, e.g. 3,7 (default: the two most active)")
+    _add_data_options(parser)                                         # where the most active dims are measured
     parser.add_argument("--out", default=None, help="PNG file (default: manifold.png beside the checkpoint)")
     parser.add_argument("--image-shape", default=None, help="HxW (default: the data set's)")
 
     def run(args):
         from ..plotting.model_figures import manifold_figure
 
-        if len(args.dims) != 2:
+        if args.dims is not None and len(args.dims) != 2:
             raise ValueError(f"--dims takes two latent dimensions, e.g. 0,1; got {args.dims}")
         path, ckpt = _open_checkpoint(args.checkpoint)
         model = ckpt.model
+        x = None
+        if args.dims is None:                                           # data to find the most active dims
+            from ..models.conditioning import needs_labels
+            from ..models.latent import code_width
+
+            if not needs_labels(model) and code_width(model) > 2:
+                spec = _checkpoint_data(ckpt, args)
+                x, _, _ = _eval_data({**spec, "limit": spec["limit"] or 2000}, "test", model.dtype)
         print(manifold_figure(model, _figure_out(args, path, "manifold.png"),
-                              _image_shape(ckpt, model, args.image_shape), n=args.n, dims=args.dims))
+                              _image_shape(ckpt, model, args.image_shape), n=args.n, dims=args.dims, x=x))
         return 0
 
     return run

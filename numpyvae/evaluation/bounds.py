@@ -4,7 +4,14 @@ import numpy as np
 from ..arrays.validation import check_positive_int
 from ..models.conditioning import condition_kwargs
 
-__all__ = ["batch_bound", "mean_bound"]
+__all__ = ["batch_bound", "mean_bound", "bound_name"]
+
+
+def bound_name(model):
+    """What ``model.bound`` computes, for labels and reports: the model's ``bound_name`` (an
+    autoencoder's "minus the reconstruction loss", an IWAE's "importance-weighted bound L_k"), else
+    "ELBO"."""
+    return getattr(model, "bound_name", None) or "ELBO"
 
 
 def _slice_condition(cond, start, stop):

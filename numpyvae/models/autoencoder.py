@@ -137,6 +137,8 @@ class Autoencoder(BaseModel):
 
     bound_name = "minus the reconstruction loss"
     """What :meth:`bound` is for this model (it has no likelihood bound): reports say so."""
+    prior_name = "codes from a Gaussian fitted to the training codes"
+    """Where :meth:`sample` draws its codes (figure titles say so)."""
 
     def bound(self, x, eps=None, rng=None, n_samples=1):
         """Minus the reconstruction loss per datapoint, shape (B,) (higher is better): the objective

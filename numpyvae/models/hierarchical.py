@@ -58,6 +58,8 @@ class HierarchicalVAE(ImportanceWeightedModel):
     """
 
     supports_workspace = True
+    prior_name = "z2 ~ N(0, I), z1 ~ p(z1 | z2)"
+    """Where :meth:`sample` draws (figure titles say so)."""
 
     def __init__(self, input_dim, hidden_sizes=(200, 200), latent_dims=(100, 50), hidden_sizes2=(100, 100), k=1,
                  likelihood="bernoulli", activation="tanh", beta=1.0, dtype=np.float64, rng=None, init="normal",

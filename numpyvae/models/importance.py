@@ -30,6 +30,9 @@ class ImportanceWeightedModel(BaseModel):
     one is given, and set ``supports_workspace = True``.
     """
 
+    bound_name = "importance-weighted bound L_k"
+    """What :meth:`bound` is (Burda et al.'s L_k; reports and figures say so instead of "ELBO")."""
+
     def _setup_bound(self, k, beta):
         self.k = check_positive_int("k", k)
         self.beta = check_nonnegative("beta", beta)

@@ -74,6 +74,8 @@ class VQVAE(BaseModel):
     """
 
     supports_workspace = True
+    prior_name = "codes from the categorical prior fitted to the training codes"
+    """Where :meth:`sample` draws (:meth:`sample_codes`; figure titles say so instead of N(0, I))."""
 
     def __init__(self, input_dim, hidden_sizes=(500,), n_latents=8, code_dim=16, codebook_size=64,
                  likelihood="bernoulli", activation="tanh", beta_commit=0.25, codebook_update="gradient",

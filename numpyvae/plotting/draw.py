@@ -263,13 +263,14 @@ def _pad_row(images, ncols):
     return np.concatenate([images, np.full((ncols - k,) + images.shape[1:], _SEPARATOR)])
 
 
-def manifold_grid(decode_fn, image_shape, path, n=20, title=None):
+def manifold_grid(decode_fn, image_shape, path, n=20, title=None, axis_labels=(r"$z_1$", r"$z_2$")):
     """Write Kingma & Welling's Figure 4: the learned data manifold of a 2-D latent space.
 
     The latent points of :func:`latent_grid` (Gaussian quantiles at the probability midpoints
-    (i + 0.5) / n) are decoded and tiled without gaps: z_1 increases left to right, z_2 bottom to top.
-    For a model with more latent dimensions, pass a decode_fn that embeds the 2-D points (for
-    example with the other coordinates at the prior mean 0).
+    (i + 0.5) / n) are decoded and tiled without gaps: the first coordinate increases left to right,
+    the second bottom to top. For a model with more latent dimensions, pass a decode_fn that embeds
+    the 2-D points (for example with the other coordinates at the prior mean 0) and the
+    ``axis_labels`` of the two dimensions varied.
 
     Parameters
     ----------
@@ -282,6 +283,8 @@ def manifold_grid(decode_fn, image_shape, path, n=20, title=None):
     n : int, default 20
         Tiles per side.
     title : str, optional
+    axis_labels : (str, str)
+        Names of the horizontal and vertical latent coordinates.
 
     Returns
     -------
@@ -293,15 +296,15 @@ def manifold_grid(decode_fn, image_shape, path, n=20, title=None):
         raise ValueError(f"decode_fn returned {images.shape[0]} images for {n * n} latent points.")
     grid = tile_images(images, image_shape, nrows=n, pad=0)
     fig, ax = _show_grid(grid, title, inches_per_pixel=0.012)
-    ax.set_xlabel(r"$z_1$ $\rightarrow$", fontsize=10)
-    ax.set_ylabel(r"$z_2$ $\rightarrow$", fontsize=10)
+    ax.set_xlabel(axis_labels[0] + r" $\rightarrow$", fontsize=10)
+    ax.set_ylabel(axis_labels[1] + r" $\rightarrow$", fontsize=10)
     return _save(fig, path)
 
 
 # ----------------------------------------------------------------------------------------------
 # scatter and curves
 # ----------------------------------------------------------------------------------------------
-def latent_scatter(z, labels, path, title=None, max_legend_classes=20):
+def latent_scatter(z, labels, path, title=None, max_legend_classes=20, axis_labels=(r"$z_1$", r"$z_2$")):
     """Write a 2-D scatter of latent codes (e.g. posterior means) coloured by label.
 
     Integer labels with at most max_legend_classes distinct values get one colour each and a legend;
@@ -315,6 +318,8 @@ def latent_scatter(z, labels, path, title=None, max_legend_classes=20):
     path : str or path-like
     title : str, optional
     max_legend_classes : int, default 20
+    axis_labels : (str, str)
+        Names of the two plotted coordinates (the first two columns of z).
 
     Returns
     -------
@@ -354,8 +359,8 @@ def latent_scatter(z, labels, path, title=None, max_legend_classes=20):
     else:
         points = ax.scatter(z[:, 0], z[:, 1], s=size, c=labels, cmap="viridis", alpha=0.7, linewidths=0)
         fig.colorbar(points, ax=ax, label="label")
-    ax.set_xlabel(r"$z_1$")
-    ax.set_ylabel(r"$z_2$")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
     ax.set_title(title, fontsize=10)
     ax.set_aspect("equal", adjustable="datalim")
     return _save(fig, path)

@@ -1,14 +1,28 @@
 """A one-line progress display for training; it prints nothing per step when not on a terminal.
 
 On a terminal the line is redrawn in place (at most ten times a second) with the epoch, the share
-of the epoch done, the throughput and the running bound (the mean of the minibatch ELBOs since
-the last evaluation). Evaluation results are printed as ordinary lines everywhere, so a CI log
-gets one line per evaluation and nothing else.
+of the epoch done, the throughput, the running loss (the mean minibatch training loss since the
+last evaluation), the time elapsed and an estimate of the time left (the samples still to train at
+the current throughput; evaluations not counted). Evaluation results are printed as ordinary lines
+everywhere, so a CI log gets one line per evaluation and nothing else.
 """
+import math
 import sys
 import time
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "format_duration"]
+
+
+def format_duration(seconds):
+    """``"42 s"``, ``"3:07"`` (minutes:seconds) or ``"1:02:03"`` (hours:minutes:seconds)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class Progress:
@@ -37,8 +51,14 @@ class Progress:
         self._last = 0.0
         self._width = 0
 
-    def update(self, epoch, done, total, rate, running_bound):
-        """Redraw the live line (no-op unless live, and at most every ``min_interval`` seconds)."""
+    def update(self, epoch, done, total, rate, running_loss, elapsed=None, remaining=None):
+        """Redraw the live line (no-op unless live, and at most every ``min_interval`` seconds).
+
+        ``done`` of ``total`` minibatches of the epoch, ``rate`` in samples per second,
+        ``running_loss`` the mean minibatch loss since the last evaluation, ``elapsed`` seconds of
+        training so far and ``remaining`` training samples still to go (None: no budget known, so no
+        estimate of the time left).
+        """
         if not self.live:
             return
         now = time.perf_counter()
@@ -49,7 +69,11 @@ class Progress:
         filled = int(20 * frac)
         bar = "#" * filled + "." * (20 - filled)
         text = (f"epoch {epoch} [{bar}] {100 * frac:5.1f}%  {rate:,.0f} samples/s  "
-                f"bound {running_bound:.2f}")
+                f"loss {running_loss:.2f}")
+        if elapsed is not None:
+            text += f"  elapsed {format_duration(elapsed)}"
+        if remaining is not None:
+            text += f"  ETA {format_duration(remaining / rate if rate > 0 else None)}"
         pad = " " * max(0, self._width - len(text))
         self._width = len(text)
         self.stream.write("\r" + text + pad)

@@ -32,7 +32,7 @@ from ..datasets.binarize import bernoulli_binarize
 from ..optim.optimizers import make_optimizer
 from .checkpoint import load_checkpoint, make_checkpoint, restore_state, rng_from_state, rng_state, write_checkpoint
 from .config import TrainConfig, log_schedule_next
-from ..evaluation.bounds import mean_bound
+from ..evaluation.bounds import bound_name, mean_bound
 from ..models.conditioning import condition_kwargs, needs_labels
 from .log import TrainingLog
 from .progress import Progress
@@ -316,6 +316,9 @@ class Trainer:
         budget = math.inf if cfg.max_samples is None else cfg.max_samples
         epochs = math.inf if cfg.epochs is None else cfg.epochs
         t_rate, s_rate = time.perf_counter(), st["samples"]
+        per_epoch = N if cfg.last_batch == "partial" else n_batches * B
+        total = min(budget, epochs * per_epoch)                             # samples of the whole run
+        total = None if math.isinf(total) else total
 
         while st["epoch"] < epochs and st["samples"] < budget:
             if st["batch"] == 0:
@@ -356,7 +359,9 @@ class Trainer:
                     now = time.perf_counter()
                     self.progress.update(st["epoch"] + (b < n_batches), b, n_batches,
                                          (st["samples"] - s_rate) / max(now - t_rate, 1e-9),
-                                         st["batch_sum"] / st["batch_count"])
+                                         -st["batch_sum"] / st["batch_count"],
+                                         elapsed=st["wall_time"] + now - self._session_start,
+                                         remaining=None if total is None else total - st["samples"])
                 end = st["samples"] >= budget or (b == n_batches and st["epoch"] >= epochs)
                 if end or self._eval_due(b == n_batches):
                     st["rng"] = rng_state(rng)
@@ -484,12 +489,22 @@ class Trainer:
             self._saved_at = time.perf_counter()
 
     def _describe(self, r):
+        """One line per evaluation, after a legend on the run's first: train and test hold the model's
+        bound (:func:`numpyvae.evaluation.bound_name`), ``loss`` the mean minibatch training loss since
+        the previous line (minus ``batch_bound``; no bound for a VQ-VAE, whose loss adds its codebook
+        and commitment terms, nor for a beta-VAE)."""
         parts = [f"samples {r['samples']:>10,}", f"epoch {r['epoch']:7.2f}"]
-        for key in ("train_bound", "test_bound", "batch_bound"):
-            if r[key] is not None:
+        for key in ("train_bound", "test_bound"):
+            if r.get(key) is not None:
                 parts.append(f"{key.replace('_bound', '')} {r[key]:9.3f}")
+        if r.get("batch_bound") is not None:
+            parts.append(f"loss {-r['batch_bound']:9.3f}")
         parts.append(f"{r['wall_time']:8.1f} s")
-        return "  ".join(parts)
+        line = "  ".join(parts)
+        if len(self.history) == 1:
+            line = (f"train, test: {bound_name(self.model)} per datapoint; loss: the mean training loss of the "
+                    f"minibatches since the previous line\n" + line)
+        return line
 
     def _params_finite(self):
         params = self.model.params if self.algorithm is None else {**self.model.params, **self.algorithm.params}
