@@ -6,7 +6,9 @@ from the checkpoints, and a larger ``--budget`` extends finished runs. ``report`
 docs/reproduction.md from whatever figures exist.
 """
 import argparse
+import importlib.util
 import json
+import os
 import sys
 
 from . import paper
@@ -42,7 +44,12 @@ def _common(p, budget="1e6"):
     p.add_argument("--budget", type=_budget, default=_budget(budget),
                    help=f"training samples per run (default {budget}; the paper: 1e8)")
     p.add_argument("--out", default="results/reproduction", help="output folder (default results/reproduction)")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained in parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained in parallel local worker processes, one BLAS thread each (default 1: in "
+                        "this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get("NUMPYVAE_SCHEDULER") or None,
+                   help="submit every run as a task to the Dask distributed scheduler at ADDRESS "
+                        "(tcp://host:8786; default $NUMPYVAE_SCHEDULER; docs/cluster.md); --jobs is then unused")
     p.add_argument("--lr", type=_lr, default=None,
                    help="Adagrad step size, or 'auto' to pick from {0.01, 0.02, 0.1} on a pilot (default auto)")
     p.add_argument("--pilot", type=_budget, default=None, help="pilot samples per candidate step size (default 5e4)")
@@ -125,6 +132,16 @@ def _record_command(out, name, argv):
 
 
 def main(argv=None):
+    """Run one command; returns the exit status (1 when a run of the grid failed, 2 for bad arguments)."""
+    from .grid import GridFailed
+    try:
+        return _main(argv)
+    except GridFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     from . import figures
@@ -139,7 +156,11 @@ def main(argv=None):
     if args.jobs < 1:
         print("--jobs must be >= 1", file=sys.stderr)
         return 2
-    common = dict(jobs=args.jobs, **_options(args))
+    if getattr(args, "scheduler", None) and importlib.util.find_spec("distributed") is None:
+        from .grid import INSTALL_HINT
+        print(INSTALL_HINT, file=sys.stderr)
+        return 2
+    common = dict(jobs=args.jobs, scheduler=getattr(args, "scheduler", None), **_options(args))
     if args.command == "fig2":
         if args.nz is None and args.data not in paper.FIG2_NZ:
             print(f"--nz is required for --data {args.data}", file=sys.stderr)

@@ -6,52 +6,48 @@ then writes into ``<out>/<figure>/``: PNG panels, ``curves.csv`` (every point of
 """
 import csv
 import json
-import os
-import subprocess
-import sys
-import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from .. import plotting
 from . import paper
-from .runs import execute, make_spec, run_dir, run_lr, run_name
+from .grid import load_result, run_grid
+from .runs import make_spec, run_lr, run_name
 
 METHOD_LABEL = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep", "mcem": "MCEM", "fullvb": "Full VB",
                 "autoencoder": "Autoencoder"}
 
 
-def run_all(specs, jobs=1, log=print):
-    """Train every spec: in this process (``jobs == 1``), or in ``jobs`` worker processes with one BLAS
-    thread each. Returns {run name: records}."""
-    if jobs > 1 and len(specs) > 1:
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        queue, running = list(specs), []
-        while queue or running:
-            while queue and len(running) < jobs:
-                spec = queue.pop(0)
-                d = run_dir(spec)
-                d.mkdir(parents=True, exist_ok=True)
-                out = open(d / "worker.log", "a")
-                p = subprocess.Popen([sys.executable, "-m", "numpyvae.reproduce", "run-one", json.dumps(spec)],
-                                     stdout=out, stderr=subprocess.STDOUT, env=env)
-                running.append((p, spec, out))
-                log(f"started {run_name(spec)} (pid {p.pid})")
-            time.sleep(1.0)
-            for item in list(running):
-                p, spec, out = item
-                if p.poll() is not None:
-                    out.close()
-                    running.remove(item)
-                    if p.returncode != 0:
-                        raise RuntimeError(f"run {run_name(spec)} failed (exit {p.returncode}); "
-                                           f"see {run_dir(spec) / 'worker.log'}")
-                    log(f"finished {run_name(spec)}")
-    results = {}
-    for spec in specs:
-        results[run_name(spec)] = execute(spec, log=log if jobs == 1 else (lambda *_: None))
-    return results
+class _RunResults(Mapping):
+    """{run name: (algorithm, records, x_train, x_test, image_shape)} of finished runs, each read from
+    its run folder (:func:`numpyvae.reproduce.grid.load_result`) when first asked for."""
+
+    def __init__(self, specs):
+        self._specs = {run_name(spec): spec for spec in specs}
+        self._loaded = {}
+
+    def __getitem__(self, name):
+        if name not in self._loaded:
+            self._loaded[name] = load_result(self._specs[name])
+        return self._loaded[name]
+
+    def __iter__(self):
+        return iter(self._specs)
+
+    def __len__(self):
+        return len(self._specs)
+
+
+def run_all(specs, jobs=1, log=print, scheduler=None):
+    """Train (or resume) every spec as a task of :func:`numpyvae.reproduce.grid.run_grid`: on the Dask
+    cluster at ``scheduler``, else in ``jobs`` local worker processes with one BLAS thread each (1: in
+    this process). Returns {run name: (algorithm, records, x_train, x_test, image_shape)}, each read from
+    its run folder when first used. Raises :class:`~numpyvae.reproduce.grid.GridFailed` when a run
+    failed (after the others finished)."""
+    run_grid(specs, jobs=jobs, scheduler=scheduler, log=log)
+    return _RunResults(specs)
 
 
 def _write_csv(path, rows):
@@ -78,10 +74,10 @@ def _paper_line(value, label, samples):
 
 
 # ---------------------------------------------------------------------------------------------- Figure 2
-def figure2(data, nzs, budget, out, jobs=1, log=print, **options):
+def figure2(data, nzs, budget, out, jobs=1, log=print, scheduler=None, **options):
     """K&W Figure 2: lower bound vs training samples, AEVB (train, test) and wake-sleep, one panel per N_z."""
     specs = [make_spec(data, nz, m, budget, out, **options) for nz in nzs for m in ("aevb", "wake_sleep")]
-    results = run_all(specs, jobs, log)
+    results = run_all(specs, jobs, log, scheduler)
     fig_dir = Path(out) / "fig2"
     fig_dir.mkdir(parents=True, exist_ok=True)
     rows, panels, titles, table = [], [], [], []
@@ -142,7 +138,7 @@ def _fig2_table(data, table, budget):
 
 # ---------------------------------------------------------------------------------------------- Figure 3
 def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=1, log=print, data="mnist",
-            **options):
+            scheduler=None, **options):
     """K&W Figure 3: estimated marginal likelihood vs training samples; N_z = 3, 100 hidden units, MNIST."""
     options = dict(options)
     options.setdefault("hidden", 100)
@@ -151,7 +147,7 @@ def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=
         if options.get(k) is None:
             options[k] = v
     specs = [make_spec(data, 3, m, budget, out, n_train=n, **options) for n in n_trains for m in methods]
-    results = run_all(specs, jobs, log)
+    results = run_all(specs, jobs, log, scheduler)
     fig_dir = Path(out) / "fig3"
     fig_dir.mkdir(parents=True, exist_ok=True)
     rows, panels, titles, table = [], [], [], []
@@ -216,10 +212,10 @@ def _decode_mean(model):
     return decode
 
 
-def figure4(budget, out, datasets=("frey", "mnist"), jobs=1, log=print, n_grid=20, **options):
+def figure4(budget, out, datasets=("frey", "mnist"), jobs=1, log=print, scheduler=None, n_grid=20, **options):
     """K&W Figure 4: the learned 2-D manifolds, decoded on a grid through the inverse Gaussian CDF."""
     specs = [make_spec(d, 2, "aevb", budget, out, **options) for d in datasets]
-    results = run_all(specs, jobs, log)
+    results = run_all(specs, jobs, log, scheduler)
     fig_dir = Path(out) / "fig4"
     fig_dir.mkdir(parents=True, exist_ok=True)
     summary = []
@@ -233,10 +229,11 @@ def figure4(budget, out, datasets=("frey", "mnist"), jobs=1, log=print, n_grid=2
     return summary
 
 
-def figure5(budget, out, nzs=(2, 5, 10, 20), data="mnist", jobs=1, log=print, n_samples=100, **options):
+def figure5(budget, out, nzs=(2, 5, 10, 20), data="mnist", jobs=1, log=print, n_samples=100, scheduler=None,
+            **options):
     """K&W Figure 5: random samples (decoder means at z ~ N(0, I)) of models with several N_z."""
     specs = [make_spec(data, nz, "aevb", budget, out, **options) for nz in nzs]
-    results = run_all(specs, jobs, log)
+    results = run_all(specs, jobs, log, scheduler)
     fig_dir = Path(out) / "fig5"
     fig_dir.mkdir(parents=True, exist_ok=True)
     summary = []
@@ -273,12 +270,12 @@ def reconstruction_errors(model, x, batch=1000, rng=0, n_samples=10):
     return {k: v / x.shape[0] for k, v in sums.items()}
 
 
-def autoencoder_comparison(data, nzs, budget, out, jobs=1, log=print, n_show=10, **options):
+def autoencoder_comparison(data, nzs, budget, out, jobs=1, log=print, scheduler=None, n_show=10, **options):
     """A plain autoencoder with the layers of the paper's VAE (the encoder's mean head as its code),
     trained with the same protocol and budget, beside the AEVB runs of Figure 2: reconstruction
     errors on the test set, and test images with both reconstructions."""
     specs = {(m, nz): make_spec(data, nz, m, budget, out, **options) for nz in nzs for m in ("aevb", "autoencoder")}
-    results = run_all(list(specs.values()), jobs, log)
+    results = run_all(list(specs.values()), jobs, log, scheduler)
     fig_dir = Path(out) / "ae"
     fig_dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -320,10 +317,10 @@ def autoencoder_comparison(data, nzs, budget, out, jobs=1, log=print, n_show=10,
 
 
 # ---------------------------------------------------------------------------------------------- appendix F
-def full_vb(data, nz, budget, out, jobs=1, log=print, **options):
+def full_vb(data, nz, budget, out, jobs=1, log=print, scheduler=None, **options):
     """Appendix F: full variational Bayes over the decoder, beside MAP AEVB with the same settings."""
     specs = [make_spec(data, nz, m, budget, out, **options) for m in ("aevb", "fullvb")]
-    results = run_all(specs, jobs, log)
+    results = run_all(specs, jobs, log, scheduler)
     fig_dir = Path(out) / "fullvb"
     fig_dir.mkdir(parents=True, exist_ok=True)
     curves, rows = [], []
