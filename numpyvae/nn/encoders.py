@@ -22,10 +22,14 @@ class GaussianEncoder:
     activation : str
     name : str
         Parameter prefix: ``"<name>.<i>.W"``, ``"<name>.mu.W"``, ``"<name>.logvar.W"``, ...
+    sparse_input : bool
+        The first hidden layer leaves out the columns of x that are zero in every datapoint of the
+        minibatch (MNIST's dark pixels; :class:`numpyvae.nn.layers.Dense`): the same numbers up to
+        rounding, and for dense inputs the plain product after one check of the columns.
     """
 
-    def __init__(self, input_dim, hidden_sizes, latent_dim, activation, name="enc"):
-        self.trunk = MLP((input_dim, *hidden_sizes), activation, name)
+    def __init__(self, input_dim, hidden_sizes, latent_dim, activation, name="enc", sparse_input=True):
+        self.trunk = MLP((input_dim, *hidden_sizes), activation, name, sparse_input=sparse_input)
         self.mu_head = Dense(self.trunk.out_dim, latent_dim, f"{name}.mu")
         self.logvar_head = Dense(self.trunk.out_dim, latent_dim, f"{name}.logvar")
         self.latent_dim = int(latent_dim)

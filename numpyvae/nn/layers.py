@@ -15,18 +15,25 @@ Derivation: docs/derivations.md#mlp-backward
 """
 from .init import init_dense
 from ..ops.activations import ACTIVATIONS
-from ..ops.linear import linear_backward, linear_forward
+from ..ops.linear import (linear_backward, linear_forward, linear_skip_zero_columns_backward,
+                          linear_skip_zero_columns_forward)
 from ..arrays.validation import check_positive_int
 from ..arrays.workspace import as_workspace
 
 
 class Dense:
-    """y = x W + b, with parameters ``<name>.W`` (in_dim, out_dim) and ``<name>.b`` (out_dim,)."""
+    """y = x W + b, with parameters ``<name>.W`` (in_dim, out_dim) and ``<name>.b`` (out_dim,).
 
-    def __init__(self, in_dim, out_dim, name):
+    ``skip_zero_columns=True`` (for the layer that reads the data) leaves out the columns of x that are
+    zero in every row (:func:`numpyvae.ops.linear.linear_skip_zero_columns_forward`): the same
+    numbers up to rounding, fewer operations for sparse data such as MNIST.
+    """
+
+    def __init__(self, in_dim, out_dim, name, skip_zero_columns=False):
         self.in_dim = check_positive_int(f"the input width of layer {name!r}", in_dim)
         self.out_dim = check_positive_int(f"the output width of layer {name!r}", out_dim)
         self.name = name
+        self.skip_zero_columns = bool(skip_zero_columns)
 
     def init_params(self, rng, dtype, init="normal", init_scale=0.01):
         W, b = init_dense(self.in_dim, self.out_dim, init, rng, dtype, init_scale)
@@ -34,7 +41,11 @@ class Dense:
 
     def forward(self, params, x, workspace=None):
         """Shapes: x (N, in_dim) -> y (N, out_dim)."""
-        y = as_workspace(workspace).empty(f"{self.name}:y", (x.shape[0], self.out_dim), x)
+        ws = as_workspace(workspace)
+        y = ws.empty(f"{self.name}:y", (x.shape[0], self.out_dim), x)
+        if self.skip_zero_columns:
+            return linear_skip_zero_columns_forward(x, params[f"{self.name}.W"], params[f"{self.name}.b"], out=y,
+                                                    workspace=ws.scope(f"{self.name}:"))
         return linear_forward(x, params[f"{self.name}.W"], params[f"{self.name}.b"], out=y)
 
     def backward(self, dy, cache, workspace=None, need_dx=True):
@@ -46,7 +57,11 @@ class Dense:
         dx = ws.empty(f"{self.name}:dx", (dy.shape[0], self.in_dim), dy) if need_dx else None
         dW = ws.empty(f"{self.name}.W:grad", (self.in_dim, self.out_dim), dy)
         db = ws.empty(f"{self.name}.b:grad", (self.out_dim,), dy)
-        dx, dW, db = linear_backward(dy, cache, out=(dx, dW, db), need_dx=need_dx)
+        if self.skip_zero_columns:
+            dx, dW, db = linear_skip_zero_columns_backward(dy, cache, out=(dx, dW, db), need_dx=need_dx,
+                                                           workspace=ws.scope(f"{self.name}:"))
+        else:
+            dx, dW, db = linear_backward(dy, cache, out=(dx, dW, db), need_dx=need_dx)
         return dx, {f"{self.name}.W": dW, f"{self.name}.b": db}
 
 
@@ -61,15 +76,19 @@ class MLP:
         A key of :data:`numpyvae.ops.activations.ACTIVATIONS`.
     name : str
         Prefix of the parameter names: layer i owns ``"<name>.<i>.W"`` and ``"<name>.<i>.b"``.
+    sparse_input : bool
+        The first layer skips the columns of its input that are zero in every row (for an MLP that
+        reads the data; see :class:`Dense`).
     """
 
-    def __init__(self, sizes, activation, name):
+    def __init__(self, sizes, activation, name, sparse_input=False):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
         self.sizes = tuple(int(s) for s in sizes)
         self.activation = activation
         self.name = name
-        self.layers = [Dense(a, b, f"{name}.{i}") for i, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:]))]
+        self.layers = [Dense(a, b, f"{name}.{i}", skip_zero_columns=sparse_input and i == 0)
+                       for i, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:]))]
 
     @property
     def out_dim(self):

@@ -8,7 +8,8 @@ from .gaussian import (kl_standard_normal_backward, kl_standard_normal_forward, 
                        reparameterize_backward, reparameterize_forward)
 from .likelihoods import (bernoulli_loglik_backward, bernoulli_loglik_forward, gaussian_loglik_backward,
                           gaussian_loglik_forward)
-from .linear import linear_backward, linear_forward
+from .linear import (linear_backward, linear_forward, linear_skip_zero_columns_backward,
+                     linear_skip_zero_columns_forward)
 from .registry import OPS, OpSpec, register_op
 from .stable import logmeanexp, logsumexp, sigmoid, softplus
 
@@ -18,5 +19,6 @@ __all__ = [
     "log_normal_forward", "log_standard_normal_backward", "log_standard_normal_forward",
     "reparameterize_backward", "reparameterize_forward", "bernoulli_loglik_backward",
     "bernoulli_loglik_forward", "gaussian_loglik_backward", "gaussian_loglik_forward",
-    "linear_backward", "linear_forward", "logmeanexp", "logsumexp", "sigmoid", "softplus",
+    "linear_backward", "linear_forward", "linear_skip_zero_columns_backward",
+    "linear_skip_zero_columns_forward", "logmeanexp", "logsumexp", "sigmoid", "softplus",
 ]
