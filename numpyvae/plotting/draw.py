@@ -411,7 +411,7 @@ def _colour_key(label):
     return " ".join(w for w in words if w not in ("train", "test", "training"))
 
 
-def _draw_curves(ax, curves, xlabel, ylabel):
+def _draw_curves(ax, curves, xlabel, ylabel, ylim=None, xlim=None):
     from matplotlib import colormaps
     palette = colormaps["tab10"]
     keys = []
@@ -424,8 +424,12 @@ def _draw_curves(ax, curves, xlabel, ylabel):
                 keys.append(key)
             colour = palette(keys.index(key) % 10)
         ax.plot(curve["samples"], curve["bound"], linestyle=_curve_style(curve), color=colour,
-                linewidth=1.5, label=str(curve["label"]))
+                linewidth=1.5, label=str(curve["label"]), marker=curve.get("marker"), markersize=3.5)
     ax.set_xscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
@@ -436,7 +440,7 @@ _XLABEL = "training samples evaluated"
 _YLABEL = r"lower bound $\mathcal{L}$ (nats per datapoint)"
 
 
-def training_curves(curves, path, title=None, xlabel=_XLABEL, ylabel=_YLABEL):
+def training_curves(curves, path, title=None, xlabel=_XLABEL, ylabel=_YLABEL, ylim=None, xlim=None):
     """Write Kingma & Welling's Figure 2: lower bound against training samples evaluated.
 
     Parameters
@@ -446,11 +450,14 @@ def training_curves(curves, path, title=None, xlabel=_XLABEL, ylabel=_YLABEL):
         "label" (str), "samples" (array (T,), positive: training samples evaluated so far),
         "bound" (array (T,): the bound at those points), and optionally
         "style" (a matplotlib line style; default dashed when the label mentions "test", solid
-        otherwise) and "color".  Labels that differ only by the words train/test share a colour,
-        so "AEVB train" and "AEVB test" are one colour, solid and dashed.
+        otherwise), "color" and "marker" (a matplotlib marker drawn at every point).  Labels that
+        differ only by the words train/test share a colour, so "AEVB train" and "AEVB test" are one
+        colour, solid and dashed.
     path : str or path-like
     title : str, optional
     xlabel, ylabel : str, optional
+    ylim, xlim : (float, float), optional
+        The axis ranges (default: matplotlib's, which fit every point).
 
     Returns
     -------
@@ -459,14 +466,14 @@ def training_curves(curves, path, title=None, xlabel=_XLABEL, ylabel=_YLABEL):
     curves = _check_curves(curves)
     fig = _new_figure((6.0, 4.2))
     ax = fig.add_subplot()
-    _draw_curves(ax, curves, xlabel, ylabel)
+    _draw_curves(ax, curves, xlabel, ylabel, ylim, xlim)
     if title:
         ax.set_title(title, fontsize=11)
     return _save(fig, path)
 
 
 def training_curve_panels(panels, path, titles=None, suptitle=None, xlabel=_XLABEL, ylabel=_YLABEL,
-                          sharey=False):
+                          sharey=False, ylims=None, xlim=None):
     """Write several :func:`training_curves` panels side by side (e.g. one per latent size, as in K&W Fig. 2).
 
     Parameters
@@ -480,6 +487,10 @@ def training_curve_panels(panels, path, titles=None, suptitle=None, xlabel=_XLAB
         Title over all panels.
     xlabel, ylabel : str, optional
     sharey : bool, default False
+    ylims : list of (float, float) or None, optional
+        One y-axis range per panel (None: matplotlib's).
+    xlim : (float, float), optional
+        The x-axis range of every panel (default: matplotlib's).
 
     Returns
     -------
@@ -490,10 +501,12 @@ def training_curve_panels(panels, path, titles=None, suptitle=None, xlabel=_XLAB
     checked = [_check_curves(p, f"panels[{i}]") for i, p in enumerate(panels)]
     if titles is not None and len(titles) != len(panels):
         raise ValueError(f"titles has {len(titles)} entries for {len(panels)} panels.")
+    if ylims is not None and len(ylims) != len(panels):
+        raise ValueError(f"ylims has {len(ylims)} entries for {len(panels)} panels.")
     fig = _new_figure((3.6 * len(panels), 3.6))
     axes = fig.subplots(1, len(panels), sharey=sharey, squeeze=False)[0]
     for i, (ax, curves) in enumerate(zip(axes, checked)):
-        _draw_curves(ax, curves, xlabel, ylabel if i == 0 else "")
+        _draw_curves(ax, curves, xlabel, ylabel if i == 0 else "", None if ylims is None else ylims[i], xlim)
         if titles is not None:
             ax.set_title(titles[i], fontsize=10)
     if suptitle:

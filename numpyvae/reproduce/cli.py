@@ -4,6 +4,10 @@ Every command trains (or resumes) the runs it needs under ``<out>/runs/`` and wr
 curves and table under ``<out>/<figure>/``; re-running a command after an interruption continues
 from the checkpoints, and a larger ``--budget`` extends finished runs. ``report`` assembles
 docs/reproduction.md from whatever figures exist.
+
+``collect`` trains nothing: it draws Figures 2 and 3 and their tables from the run folders as they
+are (runs in progress included) into ``<docs>/reproduction/``, which ``report`` then assembles;
+``fig2 --no-train`` and ``fig3 --no-train`` do the same into ``<out>/<figure>/``.
 """
 import argparse
 import importlib.util
@@ -11,16 +15,14 @@ import json
 import os
 import sys
 
-from ..cli.arguments import Parser, UsageError, nonnegative_int, positive_int
 from . import paper
 
 
 def _ints(text):
-    """Comma-separated positive integers (latent sizes, training-set sizes)."""
-    values = tuple(positive_int(t.strip()) for t in text.split(",") if t.strip())
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
-    return values
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def _budget(text):
@@ -55,10 +57,10 @@ def _common(p, budget="1e6"):
     p.add_argument("--lr", type=_lr, default=None,
                    help="Adagrad step size, or 'auto' to pick from {0.01, 0.02, 0.1} on a pilot (default auto)")
     p.add_argument("--pilot", type=_budget, default=None, help="pilot samples per candidate step size (default 5e4)")
-    p.add_argument("--seed", type=nonnegative_int, default=None)
-    p.add_argument("--hidden", type=positive_int, default=None,
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--hidden", type=int, default=None,
                    help="hidden units (default: the paper's: 500 MNIST, 200 Frey Faces, 100 in Figure 3)")
-    p.add_argument("--eval-points", type=positive_int, default=None,
+    p.add_argument("--eval-points", type=int, default=None,
                    help="score intermediate evaluations on the first N points of each set (default: all); "
                         "the final evaluation always uses the whole sets")
     p.add_argument("--binarize", choices=("none", "static", "dynamic"), default=None,
@@ -77,7 +79,7 @@ def _options(args, *extra):
 
 
 def build_parser():
-    parser = Parser(prog="python -m numpyvae.reproduce", description=__doc__,   # no abbreviations, here or below
+    parser = argparse.ArgumentParser(prog="python -m numpyvae.reproduce", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -85,17 +87,21 @@ def build_parser():
     p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist",
                    help="data set (synthetic: a tiny built-in set for smoke tests)")
     p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: the paper's for --data)")
+    p.add_argument("--no-train", action="store_true",
+                   help="train nothing: draw the run folders as they are (runs in progress included)")
     _common(p)
 
     p = sub.add_parser("fig3", help="marginal likelihood vs training samples: AEVB, wake-sleep, MCEM (N_z = 3)")
     p.add_argument("--data", choices=("mnist", "synthetic"), default="mnist")
     p.add_argument("--n-train", type=_ints, default=(1000, 50000))
     p.add_argument("--methods", default="aevb,wake_sleep,mcem")
-    p.add_argument("--ml-points", type=positive_int, default=None, help="first points of each set scored (default 1000)")
-    p.add_argument("--is-samples", type=positive_int, default=None, help="importance samples k (default 5000)")
-    p.add_argument("--hmc-samples", type=positive_int, default=None, help="HMC samples for the fit and for the estimate (default 100)")
-    p.add_argument("--hmc-burnin", type=nonnegative_int, default=None, help="HMC burn-in transitions (default 200)")
-    p.add_argument("--ml-evals", type=positive_int, default=None, help="evaluation points along training (default 5)")
+    p.add_argument("--ml-points", type=int, default=None, help="first points of each set scored (default 1000)")
+    p.add_argument("--is-samples", type=int, default=None, help="importance samples k (default 5000)")
+    p.add_argument("--hmc-samples", type=int, default=None, help="HMC samples for the fit and for the estimate (default 100)")
+    p.add_argument("--hmc-burnin", type=int, default=None, help="HMC burn-in transitions (default 200)")
+    p.add_argument("--ml-evals", type=int, default=None, help="evaluation points along training (default 5)")
+    p.add_argument("--no-train", action="store_true",
+                   help="train nothing: draw the run folders as they are (runs in progress included)")
     _common(p)
 
     p = sub.add_parser("fig4", help="learned 2-D manifolds (Frey Faces and MNIST)")
@@ -109,7 +115,7 @@ def build_parser():
 
     p = sub.add_parser("fullvb", help="appendix F: full variational Bayes over the decoder vs MAP AEVB")
     p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist")
-    p.add_argument("--nz", type=positive_int, default=20)
+    p.add_argument("--nz", type=int, default=20)
     _common(p)
 
     p = sub.add_parser("ae", help="a plain autoencoder with the VAE's layers: reconstruction errors beside AEVB's")
@@ -117,7 +123,24 @@ def build_parser():
     p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: Figure 2's for --data)")
     _common(p)
 
-    p = sub.add_parser("report", help="write docs/reproduction.md from the figures under --out")
+    p = sub.add_parser("collect", help="Figures 2 and 3, their curves and tables from the run folders under --out "
+                                       "as they are (runs in progress included), into <docs>/reproduction/; "
+                                       "trains nothing")
+    p.add_argument("--out", default="results/reproduction", help="the folder holding runs/ (default results/reproduction)")
+    p.add_argument("--docs", default="docs", help="docs folder (default docs): writes <docs>/reproduction/")
+    p.add_argument("--data", default="mnist,frey", help="comma-separated Figure 2 data sets (default mnist,frey)")
+    p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: the paper's for each data set)")
+    p.add_argument("--n-train", type=_ints, default=(1000, 50000), help="Figure 3 training-set sizes")
+    p.add_argument("--fig3-data", default="mnist", help="data set of the Figure 3 runs (default mnist)")
+    p.add_argument("--fig3-hidden", type=int, default=100, help="hidden units of the Figure 3 runs (default 100)")
+    p.add_argument("--hidden", type=int, default=None, help="hidden units of the Figure 2 runs (default: the paper's)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--binarize", choices=("none", "static", "dynamic"), default=None)
+    p.add_argument("--machine", default=None,
+                   help="where the runs trained, in words, for the report (default: not recorded)")
+
+    p = sub.add_parser("report", help="write docs/reproduction.md from <docs>/reproduction/ (see collect) and "
+                                      "the figures under --out")
     p.add_argument("--out", default="results/reproduction")
     p.add_argument("--docs", default="docs")
 
@@ -145,14 +168,23 @@ def main(argv=None):
 
 def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = build_parser().parse_args(argv)
-    except UsageError:                                                 # reported already, naming the flag
-        return 2
+    args = build_parser().parse_args(argv)
     from . import figures
     if args.command == "run-one":
         from .runs import execute
         execute(json.loads(args.spec))
+        return 0
+    if args.command == "collect":
+        from .collect import collect
+        datasets = tuple(d.strip() for d in args.data.split(",") if d.strip())
+        if args.nz is None and any(d not in paper.FIG2_NZ for d in datasets):
+            print("--nz is required for data sets without the paper's panels", file=sys.stderr)
+            return 2
+        options = {k: getattr(args, k) for k in ("hidden", "seed", "binarize") if getattr(args, k) is not None}
+        dest = collect(args.out, args.docs, datasets=datasets, nzs=args.nz, n_trains=args.n_train,
+                       fig3_data=args.fig3_data, fig3_hidden=args.fig3_hidden, machine=args.machine, **options)
+        (dest / "command.txt").write_text("python -m numpyvae.reproduce " + " ".join(argv) + "\n")
+        print(dest)
         return 0
     if args.command == "report":
         from .report import write_report
@@ -170,12 +202,14 @@ def _main(argv):
         if args.nz is None and args.data not in paper.FIG2_NZ:
             print(f"--nz is required for --data {args.data}", file=sys.stderr)
             return 2
-        figures.figure2(args.data, args.nz or paper.FIG2_NZ[args.data], args.budget, args.out, **common)
+        figures.figure2(args.data, args.nz or paper.FIG2_NZ[args.data], args.budget, args.out,
+                        train=not args.no_train, **common)
     elif args.command == "fig3":
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         ml = {k: getattr(args, k) for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals")
               if getattr(args, k) is not None}
-        figures.figure3(args.n_train, args.budget, args.out, methods=methods, data=args.data, **ml, **common)
+        figures.figure3(args.n_train, args.budget, args.out, methods=methods, data=args.data,
+                        train=not args.no_train, **ml, **common)
     elif args.command == "fig4":
         figures.figure4(args.budget, args.out, datasets=tuple(args.data.split(",")), **common)
     elif args.command == "fig5":
@@ -188,6 +222,8 @@ def _main(argv):
                                        **common)
     elif args.command == "fullvb":
         figures.full_vb(args.data, args.nz, args.budget, args.out, **common)
+    if getattr(args, "no_train", False):
+        return 0                                    # the command that trained the runs stays on record
     name = {"fig2": f"fig2/{getattr(args, 'data', '')}", "ae": f"ae/{getattr(args, 'data', '')}"}.get(args.command, args.command)
     _record_command(args.out, name, argv)
     return 0

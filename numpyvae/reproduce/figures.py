@@ -2,7 +2,9 @@
 
 Each ``figure*`` function trains or resumes the runs it needs (see :mod:`numpyvae.reproduce.runs`),
 then writes into ``<out>/<figure>/``: PNG panels, ``curves.csv`` (every point of every curve),
-``table.md`` (our final values beside the paper's) and ``summary.json`` (read by the report).
+``table.md`` (our values beside the paper's) and ``summary.json`` (read by the report). Figures 2
+and 3 are drawn from the run folders by :mod:`numpyvae.reproduce.panels`, so ``train=False`` draws
+them as the runs stand without training.
 """
 import csv
 import json
@@ -12,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import plotting
-from . import paper
+from . import compare
+from .compare import METHOD_LABEL
+from .panels import FIG2_METHODS, render_figure2, render_figure3
+from .records import read_run
 from .grid import load_result, run_grid
-from .runs import make_spec, run_lr, run_name
-
-METHOD_LABEL = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep", "mcem": "MCEM", "fullvb": "Full VB",
-                "autoencoder": "Autoencoder"}
+from .runs import make_spec, run_dir, run_name
 
 
 class _RunResults(Mapping):
@@ -61,147 +63,72 @@ def _write_csv(path, rows):
 
 
 def _fmt(v, nd=1):
-    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{nd}f}"
-
-
-def _paper_line(value, label, samples):
-    """A dotted grey reference line at the paper's final ``value`` across our x-range (a list with one
-    curve, or empty when the paper gives no value)."""
-    if value is None:
-        return []
-    return [{"label": label, "samples": np.array([samples.min(), samples.max()]),
-             "bound": np.array([value, value], dtype=float), "style": ":", "color": "0.45"}]
-
-
-# ---------------------------------------------------------------------------------------------- Figure 2
-def figure2(data, nzs, budget, out, jobs=1, log=print, scheduler=None, **options):
-    """K&W Figure 2: lower bound vs training samples, AEVB (train, test) and wake-sleep, one panel per N_z."""
-    specs = [make_spec(data, nz, m, budget, out, **options) for nz in nzs for m in ("aevb", "wake_sleep")]
-    results = run_all(specs, jobs, log, scheduler)
-    fig_dir = Path(out) / "fig2"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    rows, panels, titles, table = [], [], [], []
-    for nz in nzs:
-        curves = []
-        final = {}
-        for m in ("aevb", "wake_sleep"):
-            spec = make_spec(data, nz, m, budget, out, **options)
-            algo, records = results[run_name(spec)][:2]
-            s = np.array([r["samples"] for r in records], dtype=float)
-            for split in ("train", "test"):
-                b = np.array([r[f"{split}_bound"] for r in records])
-                curves.append({"label": f"{METHOD_LABEL[m]} {split}", "samples": s, "bound": b})
-            for r in records:
-                rows.append({"data": data, "nz": nz, "method": m, **r})
-            last = records[-1]
-            final[m] = {"train": last["train_bound"], "test": last["test_bound"], "samples": last["samples"],
-                        "wall_s": last["wall_s"], "lr": run_lr(spec)}
-        p = paper.FIG2.get((data, nz), (None, None, None))
-        curves += _paper_line(p[1], f"paper: AEVB test at {paper.FIG2_SAMPLES:.0e}", s)
-        plotting.training_curves(curves, fig_dir / f"{data}_nz{nz}.png", title=f"{_data_title(data)}, $N_z$ = {nz}")
-        panels.append(curves)
-        titles.append(f"$N_z$ = {nz}")
-        table.append({"nz": nz, "final": final, "paper": p})
-    plotting.training_curve_panels(panels, fig_dir / f"{data}.png", titles=titles, suptitle=_data_title(data))
-    _write_csv(fig_dir / f"{data}_curves.csv", rows)
-    md = _fig2_table(data, table, budget)
-    (fig_dir / f"{data}_table.md").write_text(md)
-    (fig_dir / f"{data}_summary.json").write_text(json.dumps({"data": data, "budget": budget, "table": table,
-                                                              "options": {k: v for k, v in specs[0].items()
-                                                                          if k not in ("nz", "method")}},
-                                                             indent=1, default=float))
-    log(md)
-    return md
+    return compare.fmt(v, nd)
 
 
 def _data_title(data):
     return {"mnist": "MNIST", "frey": "Frey Face"}.get(data, data)
 
 
-def _fig2_table(data, table, budget):
-    err = paper.FIG2_READ_ERROR.get(data, float("nan"))
-    lines = [f"{_data_title(data)}: lower bound (nats per datapoint) after {budget:.3g} training samples (ours) "
-             f"vs. after {paper.FIG2_SAMPLES:.0e} (paper, read off Figure 2, +-{err:g})", "",
-             "| N_z | AEVB train (ours / paper / diff) | AEVB test (ours / paper / diff) | "
-             "wake-sleep test (ours / paper / diff) | step sizes (AEVB, WS) | wall time (AEVB, WS) |",
-             "|---|---|---|---|---|---|"]
-    for t in table:
-        a, w, p = t["final"]["aevb"], t["final"]["wake_sleep"], t["paper"]
-
-        def cell(ours, ref):
-            d = None if ref is None else ours - ref
-            return f"{_fmt(ours)} / {_fmt(ref)} / {_fmt(d)}"
-        lines.append(f"| {t['nz']} | {cell(a['train'], p[0])} | {cell(a['test'], p[1])} | {cell(w['test'], p[2])} | "
-                     f"{a['lr']:g}, {w['lr']:g} | {a['wall_s'] / 60:.1f} min, {w['wall_s'] / 60:.1f} min |")
-    return "\n".join(lines) + "\n"
+# ---------------------------------------------------------------------------------------------- Figure 2
+def figure2(data, nzs, budget, out, jobs=1, log=print, scheduler=None, train=True, **options):
+    """K&W Figure 2: lower bound vs training samples, AEVB (train, test) and wake-sleep, one panel per N_z,
+    each beside the paper's curves. Trains or resumes the runs (``train=False``: draws the run folders
+    as they are, runs in progress included), then writes into ``<out>/fig2/``: the figures and table of
+    :func:`render_figure2` and ``<data>_curves.csv`` (every evaluation of every run)."""
+    specs = {(nz, m): make_spec(data, nz, m, budget, out, **options) for nz in nzs for m in FIG2_METHODS}
+    if train:
+        run_all(list(specs.values()), jobs, log, scheduler)
+    runs = {k: read_run(run_dir(spec)) for k, spec in specs.items()}
+    fig_dir = Path(out) / "fig2"
+    result = render_figure2(data, nzs, runs, fig_dir)
+    rows = [{"data": data, "nz": nz, "method": m, **r} for (nz, m), run in runs.items() if run is not None
+            for r in run["records"]]
+    if rows:
+        _write_csv(fig_dir / f"{data}_curves.csv", rows)
+    (fig_dir / f"{data}_summary.json").write_text(json.dumps(
+        {"data": data, "budget": budget, "lead": result["lead"], "runs": result["runs"],
+         "options": {k: v for k, v in next(iter(specs.values())).items() if k not in ("nz", "method")}},
+        indent=1, default=float))
+    log(result["table"])
+    return result["table"]
 
 
 # ---------------------------------------------------------------------------------------------- Figure 3
-def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=1, log=print, data="mnist",
-            scheduler=None, **options):
-    """K&W Figure 3: estimated marginal likelihood vs training samples; N_z = 3, 100 hidden units, MNIST."""
+FIG3_DEFAULTS = (("ml_points", 1000), ("is_samples", 5000), ("hmc_samples", 100), ("hmc_burnin", 200),
+                 ("ml_evals", 5))
+
+
+def fig3_specs(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), data="mnist", **options):
+    """{(N_train, method): spec} of Figure 3's runs, with the paper's estimator settings as defaults."""
     options = dict(options)
     options.setdefault("hidden", 100)
-    for k, v in (("ml_points", 1000), ("is_samples", 5000), ("hmc_samples", 100), ("hmc_burnin", 200),
-                 ("ml_evals", 5)):
+    for k, v in FIG3_DEFAULTS:
         if options.get(k) is None:
             options[k] = v
-    specs = [make_spec(data, 3, m, budget, out, n_train=n, **options) for n in n_trains for m in methods]
-    results = run_all(specs, jobs, log, scheduler)
+    return {(n, m): make_spec(data, 3, m, budget, out, n_train=n, **options) for n in n_trains for m in methods}
+
+
+def figure3(n_trains, budget, out, methods=("aevb", "wake_sleep", "mcem"), jobs=1, log=print, data="mnist",
+            train=True, scheduler=None, **options):
+    """K&W Figure 3: estimated marginal likelihood vs training samples; N_z = 3, 100 hidden units, MNIST."""
+    specs = fig3_specs(n_trains, budget, out, methods, data, **options)
+    if train:
+        run_all(list(specs.values()), jobs, log, scheduler)
+    runs = {k: read_run(run_dir(spec)) for k, spec in specs.items()}
     fig_dir = Path(out) / "fig3"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    rows, panels, titles, table = [], [], [], []
-    for n in n_trains:
-        curves = []
-        for m in methods:
-            spec = make_spec(data, 3, m, budget, out, n_train=n, **options)
-            records = [r for r in results[run_name(spec)][1] if "train_ml_hmc" in r]
-            s = np.array([r["samples"] for r in records], dtype=float)
-            for split in ("train", "test"):
-                curves.append({"label": f"{METHOD_LABEL[m]} {split}", "samples": s,
-                               "bound": np.array([r[f"{split}_ml_hmc"] for r in records])})
-            if m == "aevb" and data == "mnist":
-                curves += _paper_line(paper.FIG3.get(n, {}).get(m, (None, None))[1], "paper: AEVB test, final", s)
-            for r in results[run_name(spec)][1]:
-                rows.append({"n_train": n, "method": m, **r})
-            last = records[-1]
-            table.append({"n_train": n, "method": m, "samples": last["samples"], "wall_s": last["wall_s"],
-                          "train_hmc": last["train_ml_hmc"], "test_hmc": last["test_ml_hmc"],
-                          "train_is": last.get("train_ml_is"), "test_is": last.get("test_ml_is"),
-                          # MCEM trains no recognition model: a bound with the untrained encoder means nothing
-                          "train_bound": None if m == "mcem" else last["train_bound"],
-                          "test_bound": None if m == "mcem" else last["test_bound"],
-                          "paper": paper.FIG3.get(n, {}).get(m) if data == "mnist" else None})
-        panels.append(curves)
-        titles.append(f"$N_{{train}}$ = {n}")
-    plotting.training_curve_panels(panels, fig_dir / "fig3.png", titles=titles,
-                                   suptitle=f"{_data_title(data)}, $N_z$ = 3: marginal log-likelihood (appendix D)",
-                                   ylabel="marginal log-likelihood (nats)")
+    settings = next(iter(specs.values()))
+    result = render_figure3(data, n_trains, methods, runs, settings, fig_dir / "fig3.png")
+    rows = [{"n_train": n, "method": m, **r} for (n, m), run in runs.items() if run is not None
+            for r in run["records"]]
     _write_csv(fig_dir / "curves.csv", rows)
-    md = _fig3_table(table, budget, options)
-    (fig_dir / "table.md").write_text(md)
-    (fig_dir / "summary.json").write_text(json.dumps({"budget": budget, "table": table, "options": options},
+    (fig_dir / "table.md").write_text(result["table"])
+    (fig_dir / "summary.json").write_text(json.dumps({"budget": budget, "table": result["rows"],
+                                                      "options": {k: settings.get(k) for k, _ in FIG3_DEFAULTS}},
                                                      indent=1, default=float))
-    log(md)
-    return md
-
-
-def _fig3_table(table, budget, options):
-    lines = [f"MNIST, N_z = 3, 100 hidden units, after {budget:.3g} training samples. log p(x) on the first "
-             f"{options['ml_points']} training / test points: appendix-D estimator ({options['hmc_burnin']} burn-in "
-             f"HMC transitions, {options['hmc_samples']} + {options['hmc_samples']} samples, 10 leapfrog steps) "
-             f"and importance sampling with q (k = {options['is_samples']}); the paper's value read off Figure 3. "
-             "Wall time: training alone (the estimates excluded).", "",
-             "| N_train | method | train: HMC est. / IS est. / bound | paper train | diff | "
-             "test: HMC est. / IS est. / bound | paper test | diff | wall time |", "|---|---|---|---|---|---|---|---|---|"]
-    for t in table:
-        p = t["paper"] or (None, None)
-        lines.append(
-            f"| {t['n_train']} | {METHOD_LABEL[t['method']]} | {_fmt(t['train_hmc'])} / {_fmt(t['train_is'])} / "
-            f"{_fmt(t['train_bound'])} | {_fmt(p[0])} | {_fmt(None if p[0] is None else t['train_hmc'] - p[0])} | "
-            f"{_fmt(t['test_hmc'])} / {_fmt(t['test_is'])} / {_fmt(t['test_bound'])} | {_fmt(p[1])} | "
-            f"{_fmt(None if p[1] is None else t['test_hmc'] - p[1])} | {t['wall_s'] / 60:.1f} min |")
-    return "\n".join(lines) + "\n"
+    log(result["table"])
+    return result["table"]
 
 
 # ---------------------------------------------------------------------------------------------- Figures 4, 5

@@ -210,8 +210,6 @@ class Trainer:
         trainer._resumed_from = path
         trainer.state = dict(ckpt.trainer["state"])
         trainer.state["done"] = False
-        if "eval_every" in overrides:                                      # the next point of the new schedule
-            trainer.state["next_eval"] = trainer._next_eval()
         trainer.history = list(ckpt.trainer["history"])
         return trainer
 

@@ -1,0 +1,133 @@
+"""``collect``: the figures, curves and tables of Figures 2 and 3 from the run folders as they are now.
+
+Nothing trains: every run folder under ``<out>/runs/`` is read as it stands (see
+:mod:`numpyvae.reproduce.records`), runs still in progress included and marked with the samples they
+have reached. Everything goes to ``<docs>/reproduction/``, from which
+:func:`numpyvae.reproduce.report.write_report` assembles ``<docs>/reproduction.md``:
+
+- ``fig2_curves.csv``: ``data,n_z,method,split,samples,bound``, one row per evaluation and split of
+  every run shown (the columns of the paper's reference file);
+- ``fig2_<data>.png`` (all panels) and ``fig2_<data>_nz<N>.png``: our curves and the paper's (dotted);
+- ``fig2_<data>_table.md`` and ``fig2_equal_budget.csv``: ours, the paper's and the difference at 1e6,
+  1e7 and 1e8 samples for AEVB train, AEVB test and wake-sleep test;
+- ``fig2_lead.md`` and ``fig2_lead.csv``: every panel's AEVB test bound at the largest budget ours and
+  the paper's share;
+- ``fig3.png``, ``fig3_table.md``, ``fig3_estimates.csv`` (when Figure 3 runs exist);
+- ``runs.md``, ``runs.csv``: progress, step size and wall time per run; ``collect.json``: where and
+  when this was collected, and on what machine.
+"""
+import csv
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import compare, paper
+from .figures import FIG3_DEFAULTS, fig3_specs
+from .panels import FIG2_METHODS, render_figure2, render_figure3, run_row
+from .records import curve, read_run
+from .runs import make_spec, run_dir
+
+CURVES_COLUMNS = ("data", "n_z", "method", "split", "samples", "bound")
+RUN_COLUMNS = ("figure", "data", "n_z", "n_train", "method", "run", "status", "samples", "checkpoint_samples",
+               "budget", "lr", "train_time_s", "eval_time_s", "dtype", "version")
+
+
+def write_rows(path, rows, columns):
+    """A CSV with exactly ``columns`` (missing values empty, floats as Python writes them)."""
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: "" if r.get(k) is None else r[k] for k in columns})
+
+
+def read_rows(path):
+    """A CSV written by :func:`write_rows` as a list of dicts of strings ([] when absent)."""
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def machine_description():
+    """This machine in words: CPU model, cores, OS, Python and NumPy."""
+    import numpy as np
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}, NumPy {np.__version__}")
+
+
+def collect(out, docs="docs", datasets=("mnist", "frey"), nzs=None, n_trains=(1000, 50000), fig3_data="mnist",
+            fig3_hidden=100, machine=None, log=print, **options):
+    """Write ``<docs>/reproduction/`` from the run folders under ``<out>`` (see the module docstring).
+
+    ``nzs``: the panels (default: the paper's for each data set); ``options`` the settings that name the
+    runs (``hidden``, ``seed``, ``binarize``; defaults: the paper's), as for the ``fig2`` command; Figure 3's
+    runs are those of ``fig3_data`` with ``n_trains`` and ``fig3_hidden`` hidden units.
+    ``machine``: where the runs trained, in words (default: not recorded; the report then names only the
+    machine that collected them). Returns the folder.
+    """
+    dest = Path(docs) / "reproduction"
+    dest.mkdir(parents=True, exist_ok=True)
+    curve_rows, eq_rows, lead_rows, run_rows, specs_used = [], [], [], [], {}
+    for data in datasets:
+        panels = tuple(nzs) if nzs is not None else paper.FIG2_NZ.get(data)
+        if not panels:
+            raise ValueError(f"no default N_z for data set {data!r}: pass nzs")
+        runs = {(nz, m): read_run(run_dir(make_spec(data, nz, m, 1, out, **options)))
+                for nz in panels for m in FIG2_METHODS}
+        result = render_figure2(data, panels, runs, dest, prefix="fig2_")
+        eq_rows += result["equal_budget"]
+        lead_rows += result["lead"]
+        run_rows += [dict(r, figure="fig2") for r in result["runs"]]
+        for (nz, m), run in runs.items():
+            if run is None:
+                continue
+            specs_used[run["name"]] = run["spec"]
+            for split in ("train", "test"):
+                s, b = curve(run["records"], f"{split}_bound")
+                curve_rows += [{"data": data, "n_z": nz, "method": m, "split": split, "samples": int(si),
+                                "bound": float(bi)} for si, bi in zip(s, b)]
+        log(f"{data}: " + (", ".join(f"N_z {nz} {m} at {compare.fmt_samples(r['samples'])} ({r['status']})"
+                                     for (nz, m), r in runs.items() if r is not None) or "no runs yet"))
+    write_rows(dest / "fig2_curves.csv", curve_rows, CURVES_COLUMNS)
+    write_rows(dest / "fig2_equal_budget.csv", eq_rows,
+               ("data", "n_z", "method", "split", "samples", "ours", "paper", "diff", "status", "reached"))
+    write_rows(dest / "fig2_lead.csv", lead_rows,
+               ("data", "n_z", "samples", "status", "ours", "paper", "diff", "target", "verdict"))
+    (dest / "fig2_lead.md").write_text(compare.lead_markdown(lead_rows))
+
+    specs = fig3_specs(n_trains, 1, out, data=fig3_data, **dict(options, hidden=fig3_hidden))
+    runs3 = {k: read_run(run_dir(spec)) for k, spec in specs.items()}
+    for name in ("fig3.png", "fig3_table.md", "fig3_estimates.csv"):
+        if (dest / name).exists():
+            (dest / name).unlink()              # a Figure 3 of runs that are gone is not shown
+    if any(r is not None for r in runs3.values()):
+        settings = next((r["spec"] for r in runs3.values() if r is not None and r.get("spec")),
+                        next(iter(specs.values())))
+        settings = {**dict(FIG3_DEFAULTS), **settings}
+        result = render_figure3(fig3_data, n_trains, ("aevb", "wake_sleep", "mcem"), runs3, settings,
+                                dest / "fig3.png")
+        (dest / "fig3_table.md").write_text(result["table"])
+        write_rows(dest / "fig3_estimates.csv", result["estimates"],
+                   ("n_train", "method", "split", "samples", "estimator", "log_px"))
+        for (n, m), r in runs3.items():
+            if r is not None:
+                run_rows.append(dict(run_row(fig3_data, 3, m, r), figure="fig3", n_train=n))
+                specs_used[r["name"]] = r["spec"]
+    write_rows(dest / "runs.csv", run_rows, RUN_COLUMNS)
+    (dest / "runs.md").write_text(compare.runs_markdown(run_rows))
+    (dest / "collect.json").write_text(json.dumps({
+        "out": str(out), "collected_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine, "collected_on": machine_description(),
+        "options": options, "runs": specs_used}, indent=1))
+    return dest
