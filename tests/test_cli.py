@@ -100,7 +100,7 @@ def test_sample_reconstruct_manifold_write_pngs(synthetic_run, tmp_path):
 
 def test_gradcheck_still_works():
     proc = cli("gradcheck", "--coords", "5")
-    assert "all gradients match" in proc.stdout
+    assert "all gradients match (" in proc.stdout and "entries, and one random direction" in proc.stdout
 
 
 def test_every_command_has_help(capsys):
@@ -184,3 +184,137 @@ def test_train_takes_k_for_importance_weighted_models(tmp_path):
     proc = cli("train", "--data", "synthetic", "--k", "3", "--epochs", "1", "--out", str(tmp_path / "vae"),
                check=False)
     assert proc.returncode == 2 and "model 'vae' has no option 'k'" in proc.stderr
+
+
+# ---------------------------------------------------------------- every flag checked, every error a message
+@pytest.mark.parametrize("args,message", [
+    (("train", "--epoch", "3"), "unrecognized arguments: --epoch 3"),          # no abbreviation is taken
+    (("train", "--batch", "7"), "unrecognized arguments: --batch 7"),
+    (("evaluate", "run", "--is-sample", "5"), "unrecognized arguments: --is-sample"),
+    (("train", "--seed", "-1"), "argument --seed: must be an integer >= 0, got '-1'"),
+    (("train", "--batch-size", "0"), "argument --batch-size: must be an integer >= 1, got '0'"),
+    (("train", "--batch-size", "2.5"), "argument --batch-size: must be an integer >= 1"),
+    (("train", "--samples", "0"), "argument --samples: must be an integer >= 1"),
+    (("train", "--epochs", "0"), "argument --epochs: must be an integer >= 1"),
+    (("train", "--max-samples", "-10"), "argument --max-samples: must be an integer >= 1"),
+    (("train", "--lr", "nan"), "argument --lr: must be a finite number > 0"),
+    (("train", "--lr", "0"), "argument --lr: must be a finite number > 0"),
+    (("train", "--weight-decay", "-1"), "argument --weight-decay: must be a finite number >= 0"),
+    (("train", "--clip-norm", "inf"), "argument --clip-norm: must be a finite number > 0"),
+    (("train", "--beta", "nan"), "argument --beta: must be a finite number >= 0"),
+    (("train", "--hidden", "16,0"), "argument --hidden: expected comma-separated integers >= 1"),
+    (("train", "--latent", "0"), "argument --latent: must be an integer >= 1"),
+    (("train", "--k", "0"), "argument --k: must be an integer >= 1"),
+    (("train", "--eval-every", "0"), "argument --eval-every: must be 'epoch', 'log' or a positive integer"),
+    (("train", "--eval-size", "-1"), "argument --eval-size: must be an integer >= 0"),
+    (("train", "--limit", "0"), "argument --limit: must be an integer >= 1"),
+    (("evaluate", "run", "--is-samples", "-5"), "argument --is-samples: must be an integer >= 0, got '-5'"),
+    (("evaluate", "run", "--elbo-samples", "0"), "argument --elbo-samples: must be an integer >= 1"),
+    (("sample", "run", "--n", "0"), "argument --n: must be an integer >= 1"),
+    (("sample", "run", "--label", "-1"), "argument --label: must be an integer >= 0"),
+    (("sample", "run", "--image-shape", "0x5"), "argument --image-shape: must look like 28x28"),
+    (("reconstruct", "run", "--n", "0"), "argument --n: must be an integer >= 1, got '0'"),
+    (("manifold", "run", "--n", "-2"), "argument --n: must be an integer >= 1"),
+    (("manifold", "run", "--dims", "0,-1"), "argument --dims: expected comma-separated integers >= 0"),
+    (("gradcheck", "--coords", "-1"), "argument --coords: must be an integer >= 1, got '-1'"),
+    (("gradcheck", "--coords", "0"), "argument --coords: must be an integer >= 1, got '0'"),
+    (("gradcheck", "--tol", "nan"), "argument --tol: must be a finite number > 0"),
+    (("gradcheck", "--tol", "0"), "argument --tol: must be a finite number > 0"),
+    (("gradcheck", "--batch", "0"), "argument --batch: must be an integer >= 1"),
+    (("gradcheck", "--input-dim", "0"), "argument --input-dim: must be an integer >= 1"),
+])
+def test_a_bad_flag_is_named_as_typed_in_one_line(capsys, args, message):
+    assert main(list(args)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "_" not in err.split("error:")[1].split(",")[0], err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_flag_in_a_real_process_exits_2_without_a_traceback():
+    proc = cli("train", "--seed", "-1", check=False)
+    assert proc.returncode == 2 and "argument --seed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_run_level_mistakes_name_the_flag(synthetic_run, tmp_path, capsys):
+    out, _ = synthetic_run
+    cases = [
+        (("sample", out, "--label", "3"), "--label picks the class of a conditional model, but VAE is not"),
+        (("sample", out, "--image-shape", "7x7"), "--image-shape 7x7 holds 49 pixels"),
+        (("manifold", out, "--dims", "1,1"), "--dims takes two different latent dimensions"),
+        (("train", "--data", "mnist", "--data-dir", tmp_path, "--out", tmp_path / "m"),
+         "lacks the MNIST files"),                                      # an explicit folder is a pin
+    ]
+    for args, message in cases:
+        assert main([str(a) for a in args]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (args, err)
+
+
+def _copy_run(src, dst):
+    dst.mkdir()
+    for f in ("checkpoint.npz", "log.csv"):
+        (dst / f).write_bytes((src / f).read_bytes())
+    return dst
+
+
+def test_resume_refuses_the_settings_it_would_ignore(synthetic_run, tmp_path, capsys):
+    out, _ = synthetic_run
+    run = _copy_run(out, tmp_path / "run")
+    before = (run / "checkpoint.npz").read_bytes()
+    args = ["train", "--resume", str(run), "--hidden", "32", "--latent", "5", "--batch-size", "7",
+            "--optimizer", "sgd", "--epochs", "4"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--hidden, --latent, --batch-size and --optimizer cannot be given with it" in err
+    assert "--epochs" in err.split("it takes")[1] and "Traceback" not in err
+    assert (run / "checkpoint.npz").read_bytes() == before                   # nothing was run
+    for flags in (["--seed", "3"], ["--out", str(tmp_path / "elsewhere")], ["--data", "mnist"], ["--batch-size", "100"]):
+        assert main(["train", "--resume", str(run), *flags]) == 2, flags     # even a value equal to the default
+        assert flags[0] in capsys.readouterr().err
+    # what a resumed run does take: a budget, the evaluation schedule, where the data is now
+    assert main(["train", "--resume", str(run), "--epochs", "4", "--eval-every", "500", "--data-dir", str(tmp_path),
+                 "--no-figures", "--quiet"]) == 0
+    assert [r["samples"] for r in read_log(run / "log.csv")] == [0, 1000, 2000, 3000, 3500, 4000]
+
+
+def test_ctrl_c_while_the_data_loads_is_a_short_message_and_status_130(monkeypatch, tmp_path, capsys):
+    from numpyvae.training import runs
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, "load_split", interrupted)
+    assert main(["train", "--data", "synthetic", "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "numpyvae train: interrupted" and not (tmp_path / "r").exists()
+
+
+def test_divergence_prints_only_its_message_and_has_its_own_status(tmp_path):
+    out = tmp_path / "diverged"
+    proc = cli("train", "--data", "synthetic", "--epochs", "3", "--hidden", "16", "--optimizer", "sgd", "--lr", "50",
+               "--no-figures", "--out", out, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "training diverged" in proc.stderr and "last good checkpoint" in proc.stderr
+    assert "Warning" not in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert load_checkpoint(out / "checkpoint.npz").trainer["state"]["samples"] == 0   # the last good state
+
+
+@pytest.mark.parametrize("edit,command", [
+    (lambda meta: meta.pop("model"), "evaluate"),
+    (lambda meta: meta["optimizer"]["hyperparameters"].update(betas=[0.9, 0.99]), "train"),
+    (lambda meta: meta["trainer"]["state"]["rng"].update(state="garbled"), "train"),
+    (lambda meta: meta["algorithm"].update(arrays=["chains"]), "sample"),
+])
+def test_every_checkpoint_error_is_a_message(synthetic_run, tmp_path, capsys, edit, command):
+    out, _ = synthetic_run
+    run = _copy_run(out, tmp_path / "run")
+    with np.load(run / "checkpoint.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays.pop("meta.json").tobytes().decode())
+    edit(meta)
+    np.savez(run / "checkpoint.npz", **{"meta.json": np.frombuffer(json.dumps(meta).encode(), np.uint8)}, **arrays)
+    args = ["train", "--resume", str(run)] if command == "train" else [command, str(run)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "is not a valid numpyvae checkpoint" in err and "Traceback" not in err

@@ -64,3 +64,25 @@ def test_round_off_is_not_counted_but_a_resolvable_error_is(rng):
     report = check_gradients(f, params, wrong)
     assert [r.name for r in report.failures(1e-6)] == ["u"]
     assert report.noise > 0 and "round-off level" in report.table()
+
+
+def test_a_check_of_nothing_never_passes(rng):
+    from numpyvae.gradcheck import GradcheckReport
+
+    assert not GradcheckReport().passed(1e-6)                          # no rows: nothing was checked
+    params = {"w": rng.standard_normal(3)}
+    f = lambda: float(np.sum(params["w"] ** 2))
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="max_coords must be an integer >= 1"):
+            check_gradients(f, params, {"w": 2 * params["w"]}, max_coords=bad)
+    with pytest.raises(ValueError, match="no parameters to check"):
+        check_gradients(f, {}, {})
+    with pytest.raises(ValueError, match=r"no analytic gradient for \['w'\]"):
+        check_gradients(f, params, {})
+    with pytest.raises(ValueError, match="step must be a positive number"):
+        check_gradients(f, params, {"w": 2 * params["w"]}, step=0.0)
+    report = check_gradients(f, params, {"w": 2 * params["w"]})
+    with pytest.raises(ValueError, match="tol must be a finite number"):
+        report.passed(float("nan"))
+    report.rows[0].n_checked = 0                                       # a row that checked no entry
+    assert not report.passed(1e-6) and report.failures(1e-6) == report.rows

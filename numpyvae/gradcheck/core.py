@@ -29,6 +29,7 @@ from typing import List
 import numpy as np
 
 from ..arrays.random import as_generator
+from ..arrays.validation import check_positive, check_positive_int
 
 DEFAULT_STEP = 1e-5  # near the optimum eps^(1/3) for float64 central differences
 
@@ -51,7 +52,8 @@ class ParamCheck:
 
 @dataclass
 class GradcheckReport:
-    """Relative errors per parameter. ``passed(tol)`` is True when every error is at most ``tol``."""
+    """Relative errors per parameter. ``passed(tol)`` is True when every error is at most ``tol`` and
+    something was checked: a report without rows, or with a row that checked no entry, never passes."""
 
     rows: List[ParamCheck] = field(default_factory=list)
     step: float = DEFAULT_STEP
@@ -63,10 +65,12 @@ class GradcheckReport:
         return max((r.worst for r in self.rows), default=0.0)
 
     def passed(self, tol=1e-6):
-        return all(r.worst <= tol for r in self.rows)
+        tol = check_positive("tol", tol)
+        return bool(self.rows) and all(r.n_checked > 0 and r.worst <= tol for r in self.rows)
 
     def failures(self, tol=1e-6):
-        return [r for r in self.rows if not r.worst <= tol]
+        tol = check_positive("tol", tol)
+        return [r for r in self.rows if not (r.n_checked > 0 and r.worst <= tol)]
 
     def table(self, tol=1e-6):
         """A fixed-width text table, one row per parameter."""
@@ -110,6 +114,13 @@ def check_gradients(loss_fn, params, grads, step=DEFAULT_STEP, max_coords=40, rn
     -------
     GradcheckReport
     """
+    step = check_positive("step", step)
+    max_coords = check_positive_int("max_coords", max_coords)       # 0 would check nothing and "pass"
+    if not params:
+        raise ValueError("no parameters to check: a gradient check of nothing would pass vacuously")
+    missing = sorted(set(params) - set(grads))
+    if missing:
+        raise ValueError(f"no analytic gradient for {missing}")
     rng = as_generator(rng)
     for name, p in params.items():
         if p.dtype != np.float64:

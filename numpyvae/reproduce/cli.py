@@ -15,14 +15,16 @@ import json
 import os
 import sys
 
+from ..cli.arguments import Parser, UsageError, nonnegative_int, positive_int
 from . import paper
 
 
 def _ints(text):
-    try:
-        return tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    """Comma-separated positive integers (latent sizes, training-set sizes)."""
+    values = tuple(positive_int(t.strip()) for t in text.split(",") if t.strip())
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return values
 
 
 def _budget(text):
@@ -57,10 +59,10 @@ def _common(p, budget="1e6"):
     p.add_argument("--lr", type=_lr, default=None,
                    help="Adagrad step size, or 'auto' to pick from {0.01, 0.02, 0.1} on a pilot (default auto)")
     p.add_argument("--pilot", type=_budget, default=None, help="pilot samples per candidate step size (default 5e4)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--hidden", type=int, default=None,
+    p.add_argument("--seed", type=nonnegative_int, default=None)
+    p.add_argument("--hidden", type=positive_int, default=None,
                    help="hidden units (default: the paper's: 500 MNIST, 200 Frey Faces, 100 in Figure 3)")
-    p.add_argument("--eval-points", type=int, default=None,
+    p.add_argument("--eval-points", type=positive_int, default=None,
                    help="score intermediate evaluations on the first N points of each set (default: all); "
                         "the final evaluation always uses the whole sets")
     p.add_argument("--binarize", choices=("none", "static", "dynamic"), default=None,
@@ -79,7 +81,7 @@ def _options(args, *extra):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m numpyvae.reproduce", description=__doc__,
+    parser = Parser(prog="python -m numpyvae.reproduce", description=__doc__,   # no abbreviations, here or below
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -95,11 +97,11 @@ def build_parser():
     p.add_argument("--data", choices=("mnist", "synthetic"), default="mnist")
     p.add_argument("--n-train", type=_ints, default=(1000, 50000))
     p.add_argument("--methods", default="aevb,wake_sleep,mcem")
-    p.add_argument("--ml-points", type=int, default=None, help="first points of each set scored (default 1000)")
-    p.add_argument("--is-samples", type=int, default=None, help="importance samples k (default 5000)")
-    p.add_argument("--hmc-samples", type=int, default=None, help="HMC samples for the fit and for the estimate (default 100)")
-    p.add_argument("--hmc-burnin", type=int, default=None, help="HMC burn-in transitions (default 200)")
-    p.add_argument("--ml-evals", type=int, default=None, help="evaluation points along training (default 5)")
+    p.add_argument("--ml-points", type=positive_int, default=None, help="first points of each set scored (default 1000)")
+    p.add_argument("--is-samples", type=positive_int, default=None, help="importance samples k (default 5000)")
+    p.add_argument("--hmc-samples", type=positive_int, default=None, help="HMC samples for the fit and for the estimate (default 100)")
+    p.add_argument("--hmc-burnin", type=nonnegative_int, default=None, help="HMC burn-in transitions (default 200)")
+    p.add_argument("--ml-evals", type=positive_int, default=None, help="evaluation points along training (default 5)")
     p.add_argument("--no-train", action="store_true",
                    help="train nothing: draw the run folders as they are (runs in progress included)")
     _common(p)
@@ -115,7 +117,7 @@ def build_parser():
 
     p = sub.add_parser("fullvb", help="appendix F: full variational Bayes over the decoder vs MAP AEVB")
     p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist")
-    p.add_argument("--nz", type=int, default=20)
+    p.add_argument("--nz", type=positive_int, default=20)
     _common(p)
 
     p = sub.add_parser("ae", help="a plain autoencoder with the VAE's layers: reconstruction errors beside AEVB's")
@@ -168,7 +170,10 @@ def main(argv=None):
 
 def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError:                                                 # reported already, naming the flag
+        return 2
     from . import figures
     if args.command == "run-one":
         from .runs import execute
