@@ -210,6 +210,8 @@ class Trainer:
         trainer._resumed_from = path
         trainer.state = dict(ckpt.trainer["state"])
         trainer.state["done"] = False
+        if "eval_every" in overrides:                                      # the next point of the new schedule
+            trainer.state["next_eval"] = trainer._next_eval()
         trainer.history = list(ckpt.trainer["history"])
         return trainer
 
@@ -463,8 +465,7 @@ class Trainer:
         self._snapshot(write=final or cfg.checkpoint_every is not None and st["n_evals"] % cfg.checkpoint_every == 0)
         if self._log is not None:                                          # after the checkpoint that holds it
             self._log.write(record)
-        for line in self._describe(record).splitlines():                  # the legend, then the record
-            self.progress.message(line)
+        self.progress.message(self._describe(record))
         if self.callback is not None:
             self.callback(self, record)
 
