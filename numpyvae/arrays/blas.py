@@ -36,11 +36,17 @@ def cpu_flags(path="/proc/cpuinfo"):
 
 
 def openblas_corename():
-    """The kernel family NumPy's bundled OpenBLAS chose (e.g. ``"Haswell"``), or None when NumPy does
-    not use a bundled OpenBLAS that can be asked. Imports NumPy."""
+    """The kernel family NumPy's OpenBLAS chose (e.g. ``"Haswell"``): threadpoolctl's answer when it is
+    installed (:func:`numpyvae.arrays.threads.blas_libraries`), else asked of NumPy's bundled OpenBLAS
+    through its C API; None when neither can tell. Imports NumPy."""
     import numpy as np
 
+    from .threads import blas_libraries
+
     folder = os.path.dirname(np.__file__) + ".libs"
+    for lib in blas_libraries() or ():                                 # NumPy's OpenBLAS, not SciPy's
+        if lib["library"] == "openblas" and lib["architecture"] and (lib["path"] or "").startswith(folder):
+            return lib["architecture"]
     for lib in sorted(glob.glob(os.path.join(folder, "*openblas*"))):
         try:
             handle = ctypes.CDLL(lib)
@@ -64,14 +70,21 @@ def faster_coretype(corename, flags):
 
 
 def describe():
-    """Lines that say which kernels run here, why, and what would be faster."""
+    """Lines that say which kernels run here, why, with how many threads, and what would be faster."""
     import numpy as np
+
+    from .threads import THREADS_HINT, blas_libraries
 
     corename = openblas_corename()
     flags = cpu_flags()
     lines = [f"numpy {np.__version__}, BLAS kernels: {corename or 'not a bundled OpenBLAS'}"]
     if os.environ.get("OPENBLAS_CORETYPE"):
         lines.append(f"  chosen by OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} in the environment")
+    libraries = blas_libraries()
+    if libraries is None:
+        lines.append(f"BLAS threads: unknown ({THREADS_HINT}); --threads N sets them")
+    for lib in libraries or ():
+        lines.append(f"BLAS library {lib['library']} {lib['version']}: {lib['threads']} thread(s), {lib['path']}")
     has_avx512 = all(f in flags for f in AVX512_FLAGS)
     lines.append(f"CPU AVX-512 (F, CD, BW, DQ, VL): {'yes' if has_avx512 else 'no' if flags else 'unknown'}")
     faster = faster_coretype(corename, flags)

@@ -5,6 +5,7 @@ message on stderr, never a traceback); 3 training diverged (the message says whi
 130 interrupted (Ctrl-C).
 """
 import argparse
+import contextlib
 import os
 import sys
 import warnings
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays.backend import BACKEND_NAMES, get_backend
+from ..arrays.threads import limit_blas_threads
 from .arguments import (Parser, UsageError, eval_schedule, flag_list, given_options, image_shape, int_list,
                         nonnegative_float, nonnegative_int, positive_float, positive_int)
 
@@ -104,6 +106,14 @@ def _model_choices():
     return model_names()
 
 
+def _model_help():
+    """The registered model names, each with its aliases: "vae (beta-vae, ...), vq-vae (vqvae, vq_vae), ..."."""
+    from ..models.registry import MODEL_ALIASES
+
+    return ", ".join(name + (f" ({', '.join(a for a, n in MODEL_ALIASES.items() if n == name)})"
+                             if name in MODEL_ALIASES.values() else "") for name in _model_choices())
+
+
 def _checkpoint_data(ckpt, args):
     """The data description of a saved run, with the command line's overrides."""
     from ..training.runs import data_spec
@@ -188,7 +198,7 @@ def train_command(parser):
                    help="held-out split whose bound is logged")
     m = parser.add_argument_group("model (defaults depend on --data: MNIST 500 hidden, 20 latent, "
                                   "Bernoulli; Frey 200 hidden, 2 latent, gaussian_sigmoid)")
-    m.add_argument("--model", default="vae", help="registered model class: " + ", ".join(_model_choices()))
+    m.add_argument("--model", default="vae", help="registered model (aliases in parentheses): " + _model_help())
     m.add_argument("--hidden", type=int_list(1), default=None, help="hidden widths, e.g. 500 or 400,400")
     m.add_argument("--latent", type=positive_int, default=None, help="latent dimensions Z")
     m.add_argument("--likelihood", default=None, help="bernoulli, gaussian, gaussian_sigmoid or gaussian_fixed")
@@ -258,6 +268,9 @@ def train_command(parser):
             model = trainer.model
             x, y, shape = _train_data(spec, model)
         else:
+            from ..models.registry import canonical_model_name
+
+            args.model = canonical_model_name(args.model)                # vqvae -> vq-vae, in run names too
             spec, eval_split = _train_spec(args), args.eval_split
             x, y, shape = _train_data(spec, None, args.dtype)
             model = _build_model(args, spec["name"], x.shape[1], y)
@@ -315,9 +328,28 @@ def train_command(parser):
 
 
 def _progress(args):
-    from ..training import Progress
+    from ..training.progress import LOGGER, Progress
 
-    return Progress(stream=sys.stdout, enabled=not args.quiet)
+    return Progress(stream=sys.stdout, enabled=not args.quiet, logger=LOGGER)
+
+
+@contextlib.contextmanager
+def _library_messages(args):
+    """Print the library's log messages (logger ``numpyvae``; INFO, WARNING and above with --quiet)
+    on stdout, one line each, while a command runs."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("numpyvae")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _say(args, text):
@@ -601,10 +633,19 @@ def info_command(parser):
     return run
 
 
+def _version():
+    import platform
+
+    from .._version import __version__
+
+    return f"numpyvae {__version__} (Python {platform.python_version()}, NumPy {np.__version__})"
+
+
 def build_parser():
     parser = Parser(prog="numpyvae", description="Variational autoencoders in NumPy with hand-derived gradients.",
                     epilog="Exit status: 0 done, 1 a gradient check failed, 2 bad input, 3 training diverged, "
                            "130 interrupted.")
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     runners, parsers = {}, {}
     order = ("train", "evaluate", "sample", "reconstruct", "manifold")
@@ -615,6 +656,9 @@ def build_parser():
         p.add_argument("--backend", choices=BACKEND_NAMES, default=None,
                        help="array backend: numpy (CPU) or cupy (NVIDIA GPU, needs numpyvae[gpu]); "
                             "default: the NUMPYVAE_BACKEND environment variable, else numpy")
+        p.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="threads of the BLAS matrix products (needs threadpoolctl: pip install "
+                            "\"numpyvae[threads]\"); default: OpenBLAS's own, one per core or OPENBLAS_NUM_THREADS")
     parser.set_defaults(_runners=runners, _parsers=parsers)
     return parser
 
@@ -635,7 +679,8 @@ def main(argv=None):
         if getattr(args, "backend", None) is not None:
             get_backend(args.backend)                                   # a clear error if it cannot run here
             os.environ["NUMPYVAE_BACKEND"] = args.backend               # every model built below uses it
-        return args._runners[args.command](args)
+        with _library_messages(args), limit_blas_threads(getattr(args, "threads", None)):
+            return args._runners[args.command](args)
     except KeyboardInterrupt:                                          # e.g. while the data loads
         print(f"\nnumpyvae {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -433,7 +433,8 @@ def algorithm_arrays(arrays):
 
 
 def load_checkpoint(path, backend=None):
-    """Load a checkpoint: the model, its optimizer and the saved trainer state.
+    """Load a checkpoint (a ``.npz`` file, or a run folder holding ``checkpoint.npz``, as every command
+    of the command line takes): the model, its optimizer and the saved trainer state.
 
     Checkpoints hold host arrays, so one written on any backend loads on any other: ``backend``
     (``"numpy"``, ``"cupy"``; default ``NUMPYVAE_BACKEND``, else NumPy) says where the model is built.
@@ -452,6 +453,8 @@ def load_checkpoint(path, backend=None):
         optimizer setting, a garbled generator state, NaN or infinite parameters (see
         :func:`check_checkpoint`); or unreadable, or of a newer format (see :func:`read_checkpoint`).
     """
+    if Path(path).is_dir():                                            # a run folder
+        path = Path(path) / "checkpoint.npz"
     meta, arrays = read_checkpoint(path)
     if backend is not None:
         get_backend(backend)                                           # its own error, before the file's
@@ -472,5 +475,5 @@ def load_checkpoint(path, backend=None):
 
 
 def load_model(path, backend=None):
-    """Load only the model from a checkpoint (see :func:`load_checkpoint`)."""
+    """Load only the model from a checkpoint file or a run folder (see :func:`load_checkpoint`)."""
     return load_checkpoint(path, backend=backend).model

@@ -3,14 +3,34 @@
 On a terminal the line is redrawn in place (at most ten times a second) with the epoch, the share
 of the epoch done, the throughput, the running loss (the mean minibatch training loss since the
 last evaluation), the time elapsed and an estimate of the time left (the samples still to train at
-the current throughput; evaluations not counted). Evaluation results are printed as ordinary lines
-everywhere, so a CI log gets one line per evaluation and nothing else.
+the current throughput; evaluations not counted). Evaluation results are ordinary lines everywhere,
+so a CI log gets one line per evaluation and nothing else.
+
+Those lines are library messages: they go to the ``logging`` logger ``numpyvae.training`` at level
+INFO (the command line prints that logger on stdout), unless a stream is given for them. While
+logging is not set up at all, they are written on stderr instead, so ``Trainer(progress=True)`` and
+``Estimator(verbose=True)`` show something in a plain script.
 """
+import logging
 import math
 import sys
 import time
 
-__all__ = ["Progress", "format_duration"]
+__all__ = ["Progress", "format_duration", "LOGGER"]
+
+LOGGER = logging.getLogger("numpyvae.training")
+"""Where the Trainer's lines go (evaluation results, interruption notes), at level INFO."""
+
+
+def _handled(logger):
+    """Whether a record of ``logger`` reaches a real handler (a NullHandler does not count)."""
+    while logger is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
+            return True
+        if not logger.propagate:
+            return False
+        logger = logger.parent
+    return False
 
 
 def format_duration(seconds):
@@ -31,16 +51,21 @@ class Progress:
     Parameters
     ----------
     stream : file, optional
-        Default ``sys.stderr``.
+        Where the live line is drawn (default ``sys.stderr``) and, without a ``logger``, where the
+        messages are written.
     enabled : bool
         False prints nothing at all.
     live : bool or None
         Redraw a live line; None: only when ``stream`` is a terminal.
     min_interval : float
         Seconds between two redraws.
+    logger : logging.Logger, optional
+        Where the messages go (at level INFO). Default: :data:`LOGGER` when no ``stream`` is given
+        (on stderr while logging is not set up), else the stream itself.
     """
 
-    def __init__(self, stream=None, enabled=True, live=None, min_interval=0.1):
+    def __init__(self, stream=None, enabled=True, live=None, min_interval=0.1, logger=None):
+        self.logger = logger if logger is not None or stream is not None else LOGGER
         self.stream = sys.stderr if stream is None else stream
         self.enabled = bool(enabled)
         if live is None:
@@ -80,11 +105,15 @@ class Progress:
         self.stream.flush()
 
     def message(self, text):
-        """Print a line (clearing a live line first)."""
+        """Log a line, or write it on the stream (clearing a live line first)."""
         if not self.enabled:
             return
         if self.live and self._width:
             self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
             self._width = 0
+        if self.logger is not None and _handled(self.logger):
+            self.logger.info(text)
+            return
         self.stream.write(text + "\n")
         self.stream.flush()

@@ -465,7 +465,8 @@ class Trainer:
         self._snapshot(write=final or cfg.checkpoint_every is not None and st["n_evals"] % cfg.checkpoint_every == 0)
         if self._log is not None:                                          # after the checkpoint that holds it
             self._log.write(record)
-        self.progress.message(self._describe(record))
+        for line in self._describe(record).splitlines():                  # the legend, then the record
+            self.progress.message(line)
         if self.callback is not None:
             self.callback(self, record)
 
