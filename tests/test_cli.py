@@ -243,6 +243,9 @@ def test_run_level_mistakes_name_the_flag(synthetic_run, tmp_path, capsys):
         (("manifold", out, "--dims", "1,1"), "--dims takes two different latent dimensions"),
         (("train", "--data", "mnist", "--data-dir", tmp_path, "--out", tmp_path / "m"),
          "lacks the MNIST files"),                                      # an explicit folder is a pin
+        (("train", "--data", "synthetic", "--protocol", "official", "--eval-split", "valid", "--out", tmp_path / "p"),
+         "needs --protocol kw2013"),
+        (("evaluate", out, "--split", "valid", "--protocol", "official"), "needs --protocol kw2013"),
     ]
     for args, message in cases:
         assert main([str(a) for a in args]) == 2, args

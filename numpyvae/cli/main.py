@@ -129,10 +129,18 @@ def _checkpoint_data(ckpt, args):
     return spec
 
 
+def _check_split(spec, split):
+    """The command line's words for the one split a protocol lacks (the loader names Python arguments)."""
+    if split == "valid" and spec["protocol"] == "official":
+        raise ValueError("the valid split (--split valid, --eval-split valid) needs --protocol kw2013: "
+                         "--protocol official holds out no validation split")
+
+
 def _eval_data(spec, split, dtype):
     """A split to evaluate on; with dynamic binarization one fixed Bernoulli draw of it."""
     from ..training.runs import load_split
 
+    _check_split(spec, split)
     x, labels, shape = load_split(spec, split, dtype)
     if spec["binarize"] == "dynamic":
         from ..datasets import bernoulli_binarize
@@ -375,6 +383,7 @@ def _train_data(spec, model, dtype=None, split="train"):
     from ..training.runs import load_split
 
     dtype = np.dtype(dtype if model is None else model.dtype)
+    _check_split(spec, split)
     return load_split(spec, split, dtype)
 
 
