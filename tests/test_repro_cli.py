@@ -75,3 +75,22 @@ def test_every_flag_is_checked_where_it_is_parsed(capsys, args, message):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+
+@pytest.mark.parametrize("exc,status", [(ValueError("no such folder"), 2), (OSError("disk full"), 2),
+                                        (KeyboardInterrupt(), 130)])
+def test_errors_outside_the_runs_are_one_line_messages(monkeypatch, capsys, exc, status):
+    """Whatever a figure command raises besides a failed run becomes a message and an exit status."""
+    from numpyvae.reproduce import cli, figures
+    from numpyvae.training import TrainingDiverged
+
+    def boom(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(figures, "figure2", boom)
+    assert cli.main(["fig2", "--data", "synthetic", "--nz", "2", "--out", "/tmp/unused"]) == status
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+    monkeypatch.setattr(figures, "figure2", lambda *a, **k: (_ for _ in ()).throw(TrainingDiverged("diverged")))
+    assert cli.main(["fig2", "--data", "synthetic", "--nz", "2", "--out", "/tmp/unused"]) == 3

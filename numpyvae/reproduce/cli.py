@@ -159,13 +159,25 @@ def _record_command(out, name, argv):
 
 
 def main(argv=None):
-    """Run one command; returns the exit status (1 when a run of the grid failed, 2 for bad arguments)."""
+    """Run one command; returns the exit status: 1 when a run of the grid failed, 2 for bad arguments
+    or a run folder, data file or checkpoint that cannot be used, 3 when training diverged, 130 on
+    Ctrl-C (every run resumes from its last checkpoint)."""
+    from ..training import TrainingDiverged
     from .grid import GridFailed
     try:
         return _main(argv)
     except GridFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume from the last checkpoints", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:                               # bad folder, data or checkpoint: a message
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _main(argv):
