@@ -205,7 +205,7 @@ def test_each_log_row_is_written_after_the_checkpoint_that_holds_it(tmp_path, mo
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
 def test_a_log_write_killed_midway_leaves_the_previous_log_whole(tmp_path, monkeypatch, suffix):
     from numpyvae.training import TrainingLog, read_log
-    from numpyvae.training import checkpoint as checkpoint_module
+    from numpyvae.training import files as checkpoint_module
 
     path = tmp_path / f"log.{suffix}"
     log = TrainingLog(path)

@@ -252,7 +252,7 @@ def train_command(parser):
         import json
 
         from ..training import TrainConfig, Trainer, TrainingDiverged
-        from ..training.checkpoint import atomic_write_text
+        from ..training.files import atomic_write_text
         from ..training.runs import default_run_dir, resolve_checkpoint
 
         if args.resume:

@@ -19,7 +19,8 @@ from ..evaluation.importance import importance_sampled_log_px
 from ..evaluation.marginal_likelihood import hmc_marginal_likelihood
 from ..models.registry import build_model as build_registered_model
 from ..training import Trainer, TrainingDiverged
-from ..training.checkpoint import atomic_write_text, read_checkpoint
+from ..training.checkpoint import read_checkpoint
+from ..training.files import atomic_write_text
 from . import paper
 
 DEFAULTS = {"protocol": {"mnist": "kw2013", "frey": "official"}, "binarize": "none", "seed": 0,

@@ -19,8 +19,6 @@ renamed (the file and its folder synced to disk before and after), so a crash ne
 half-written checkpoint; temporary files left by a write that was killed are removed by the next.
 """
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,9 @@ import numpy as np
 from ..arrays.backend import get_backend
 from ..models.registry import build_model, model_name
 from ..optim.optimizers import make_optimizer
+from .files import atomic_write, atomic_write_text
+from .rng_state import rng_from_state, rng_state
+from .validation import check_checkpoint
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "make_checkpoint", "write_checkpoint",
            "save_checkpoint", "read_checkpoint", "load_checkpoint", "load_model", "restore_state",
@@ -37,48 +38,8 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "make_checkpoint", "write_c
 
 FORMAT = "numpyvae-checkpoint"
 FORMAT_VERSION = 1
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
-# ---------------------------------------------------------------------- random generators
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return {"__ndarray__": value.tolist(), "dtype": value.dtype.name}
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _from_jsonable(value):
-    if isinstance(value, dict):
-        if "__ndarray__" in value:
-            return np.asarray(value["__ndarray__"], dtype=value["dtype"])
-        return {k: _from_jsonable(v) for k, v in value.items()}
-    return value
-
-
-def rng_state(rng):
-    """The state of a ``numpy.random.Generator`` as JSON-friendly values."""
-    return _jsonable(rng.bit_generator.state)
-
-
-def rng_from_state(state):
-    """A new ``numpy.random.Generator`` in the state returned by :func:`rng_state`."""
-    name = state.get("bit_generator") if isinstance(state, dict) else None
-    if name not in _BIT_GENERATORS:
-        raise ValueError(f"unsupported random generator state (bit generator {name!r})")
-    bitgen = getattr(np.random, name)()
-    try:
-        bitgen.state = _from_jsonable(state)
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise ValueError(f"invalid {name} random generator state ({detail})") from None
-    return np.random.Generator(bitgen)
-
-
-# ---------------------------------------------------------------------- building and writing
 @dataclass
 class Checkpoint:
     """What :func:`load_checkpoint` returns.
@@ -156,73 +117,7 @@ def write_checkpoint(path, meta, arrays):
         raise ValueError(f"checkpoint files end in .npz, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = np.frombuffer(json.dumps(meta, allow_nan=False).encode("utf-8"), dtype=np.uint8)
-    _remove_orphans(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{"meta.json": blob}, **arrays)
-            f.flush()
-            os.fsync(f.fileno())                                       # the data is on disk ...
-        os.chmod(tmp, 0o666 & ~_umask())                               # (mkstemp makes it private)
-        _fsync_dir(path.parent)
-        os.replace(tmp, path)                                          # ... before the name points to it
-        _fsync_dir(path.parent)                                        # and the rename itself is durable
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def _remove_orphans(path):
-    """Delete temporary files of earlier writes of ``path`` that were killed before their rename."""
-    for orphan in path.parent.glob(path.name + ".*.tmp"):
-        try:
-            orphan.unlink()
-        except OSError:
-            pass
-
-
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path, text):
-    """Write ``text`` (UTF-8, newlines as given) to ``path`` through a synced temporary file and a
-    rename, as :func:`write_checkpoint` does: never half-written, no temporary file left behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        _fsync_dir(path.parent)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return atomic_write(path, lambda f: np.savez(f, **{"meta.json": blob}, **arrays))
 
 
 def save_checkpoint(path, model, optimizer=None, trainer=None, extra=None):
@@ -281,93 +176,6 @@ def read_checkpoint(path):
         raise ValueError(f"{path} uses checkpoint format {meta['format_version']}, newer than this version "
                          f"of numpyvae reads ({FORMAT_VERSION}); upgrade numpyvae")
     return meta, arrays
-
-
-def _section(meta, key, required=False):
-    """``meta[key]``: a dict, or None where the section is optional."""
-    if key not in meta and required:
-        raise ValueError(f"the {key!r} section is missing")
-    value = meta.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError(f"the {key!r} section must be a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _require(section, where, key, kind, what):
-    """``section[key]``, which must be an instance of ``kind`` (described as ``what`` in the error)."""
-    if key not in section:
-        raise ValueError(f"{where} has no {key!r}")
-    value = section[key]
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise ValueError(f"{where}: {key!r} must be {what}, got {value!r}")
-    return value
-
-
-def check_checkpoint(meta, arrays):
-    """Check the structure of a checkpoint read by :func:`read_checkpoint`: every section of
-    ``meta.json`` has its keys and types, every array it names is there (and every array is named),
-    and the parameters, optimizer state and algorithm state are finite.
-
-    Raises
-    ------
-    ValueError
-        Saying what is wrong (:func:`load_checkpoint` prefixes "<path> is not a valid numpyvae
-        checkpoint").
-    """
-    model = _section(meta, "model", required=True)
-    _require(model, "the model section", "name", str, "a registered model name")
-    _require(model, "the model section", "config", dict, "a JSON object of constructor arguments")
-    if model.get("rng") is not None:
-        rng_from_state(model["rng"])
-    params = sorted(k for k in arrays if k.startswith("params/"))
-    if not params:
-        raise ValueError("it holds no parameter arrays (params/<name>)")
-    optimizer = _section(meta, "optimizer")
-    listed = set()
-    if optimizer is not None:
-        _require(optimizer, "the optimizer section", "name", str, "an optimizer name")
-        _require(optimizer, "the optimizer section", "hyperparameters", dict, "a JSON object")
-        t = _require(optimizer, "the optimizer section", "t", int, "a step count")
-        if t < 0:
-            raise ValueError(f"the optimizer section: 't' must be >= 0, got {t}")
-        slots = _require(optimizer, "the optimizer section", "slots", dict, "a JSON object of slot names")
-        for slot, names in slots.items():
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ValueError(f"the optimizer slot {slot!r} must list parameter names, got {names!r}")
-            for name in names:
-                key = f"optim/{slot}/{name}"
-                if key not in arrays:
-                    raise ValueError(f"the optimizer slot {slot!r} names {name!r}, but there is no array {key}")
-                listed.add(key)
-    unlisted = sorted(k for k in arrays if k.startswith("optim/") and k not in listed)
-    if unlisted:
-        raise ValueError(f"optimizer arrays {unlisted} are not listed in the optimizer section")
-    algorithm = _section(meta, "algorithm")
-    listed = set()
-    if algorithm is not None:
-        _require(algorithm, "the algorithm section", "name", str, "an algorithm name")
-        _require(algorithm, "the algorithm section", "config", dict, "a JSON object of settings")
-        names = _require(algorithm, "the algorithm section", "arrays", list, "a list of array names")
-        for name in names:
-            key = f"algorithm/{name}"
-            if not isinstance(name, str) or key not in arrays:
-                raise ValueError(f"the algorithm section names the array {name!r}, but there is no array {key}")
-            listed.add(key)
-    unlisted = sorted(k for k in arrays if k.startswith("algorithm/") and k not in listed)
-    if unlisted:
-        raise ValueError(f"algorithm arrays {unlisted} are not listed in the algorithm section")
-    for key in ("trainer", "extra"):
-        _section(meta, key)
-    for key, a in arrays.items():
-        if a.dtype.kind not in "biuf":
-            raise ValueError(f"array {key} has dtype {a.dtype}, not a number type")
-        if a.dtype.kind == "f":
-            finite = np.isfinite(a) if not key.startswith("buffers/") else ~np.isnan(a)   # log 0 = -inf is a value
-            if not finite.all():
-                raise ValueError(f"array {key} holds {int((~finite).sum())} NaN{'' if key.startswith('buffers/') else ' or infinite'} "
-                                 f"value(s) (a diverged state is never a good one to resume from)")
 
 
 def _to_model(model, value):

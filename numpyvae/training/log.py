@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from .checkpoint import atomic_write_text
+from .files import atomic_write_text
 
 __all__ = ["LOG_FIELDS", "TrainingLog", "read_log"]
 

@@ -18,7 +18,6 @@ never changes the training trajectory, nor the value recorded at a given point. 
 at the start of the current epoch and after the last step, so a resumed run redraws the same
 permutation, skips the batches already done and continues bit-for-bit as if it had never stopped.
 """
-import hashlib
 import math
 import signal
 import threading
@@ -26,14 +25,17 @@ import time
 
 import numpy as np
 
-from ..algorithms import Algorithm, canonical_name, make_algorithm
+from ..algorithms import Algorithm, make_algorithm
 from ..arrays.validation import NonFiniteError
 from ..datasets.binarize import bernoulli_binarize
 from ..optim.optimizers import make_optimizer
-from .checkpoint import load_checkpoint, make_checkpoint, restore_state, rng_from_state, rng_state, write_checkpoint
+from .checkpoint import load_checkpoint, make_checkpoint, restore_state, write_checkpoint
+from .rng_state import rng_from_state, rng_state
+from .validation import check_training_state
 from .config import TrainConfig, log_schedule_next
 from ..evaluation.bounds import bound_name, mean_bound
 from ..models.conditioning import condition_kwargs, needs_labels
+from .data import EvaluationSets, fingerprint, host_array
 from .log import TrainingLog
 from .progress import Progress
 
@@ -42,69 +44,6 @@ __all__ = ["Trainer", "TrainingDiverged"]
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model was put back to its last good state."""
-
-
-def _host_array(x, name, dtype, labels=None):
-    """Check a data set and return it as a host array of ``dtype`` (no copy when it already is)."""
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
-    if x.dtype.kind not in "biuf" or x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty numeric array of shape (N, D), got {x.dtype} {x.shape}")
-    x = x.astype(dtype, copy=False)
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains {int((~np.isfinite(x)).sum())} NaN or infinite value(s)")
-    if labels is not None and np.shape(labels) != (x.shape[0],):
-        raise ValueError(f"labels for {name} must have shape ({x.shape[0]},), got {np.shape(labels)}")
-    return x
-
-
-def _fingerprint(x):
-    """A short digest of the first rows of the training data (to catch resuming on other data)."""
-    return hashlib.sha1(np.ascontiguousarray(x[:256]).tobytes()).hexdigest()[:16]
-
-
-_STATE_COUNTS = ("samples", "epoch", "batch", "n_evals", "batch_count", "n_train")
-_STATE_NUMBERS = ("wall_time", "batch_sum")
-
-
-def _check_training_state(ckpt):
-    """The TrainConfig of a checkpoint's trainer section, after checking that the section can be
-    resumed: its settings, its progress counters, its generator states and its history, and that the
-    optimizer and the algorithm section are the ones the settings name. A ValueError says what is wrong."""
-    trainer = ckpt.trainer
-    for key, kind in (("config", dict), ("state", dict), ("history", list)):
-        if not isinstance(trainer.get(key), kind):
-            raise ValueError(f"the trainer section has no {key!r} {'object' if kind is dict else 'list'}")
-    config = TrainConfig.from_dict(trainer["config"])
-    state = trainer["state"]
-    for key in _STATE_COUNTS:
-        v = state.get(key)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ValueError(f"the trainer state {key!r} must be an integer >= 0, got {v!r}")
-    for key in _STATE_NUMBERS:
-        v = state.get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"the trainer state {key!r} must be a finite number, got {v!r}")
-    next_eval = state.get("next_eval", 0)
-    if next_eval is not None and (isinstance(next_eval, bool) or not isinstance(next_eval, int)):
-        raise ValueError(f"the trainer state 'next_eval' must be a sample count or null, got {next_eval!r}")
-    if not isinstance(state.get("fingerprint"), str):
-        raise ValueError(f"the trainer state 'fingerprint' must be a string, got {state.get('fingerprint')!r}")
-    if "rng" not in state:
-        raise ValueError("the trainer state has no random generator state 'rng'")
-    rng_from_state(state["rng"])
-    if state.get("epoch_rng") is not None:
-        rng_from_state(state["epoch_rng"])
-    if not all(isinstance(r, dict) and isinstance(r.get("samples"), int) for r in trainer["history"]):
-        raise ValueError("the trainer history must be a list of records, each with its 'samples'")
-    if ckpt.optimizer.name != config.optimizer:
-        raise ValueError(f"the optimizer state is {ckpt.optimizer.name!r} but the settings name {config.optimizer!r}")
-    section = ckpt.meta.get("algorithm")
-    if section is not None and canonical_name(section["name"]) != config.algorithm:
-        raise ValueError(f"the algorithm section is {section['name']!r} but the settings name {config.algorithm!r}")
-    return config
 
 
 class Trainer:
@@ -195,7 +134,7 @@ class Trainer:
         if set(overrides) - allowed:
             raise ValueError(f"a resumed run can only change {sorted(allowed)}, not {sorted(set(overrides) - allowed)}")
         try:
-            saved = _check_training_state(ckpt)
+            saved = check_training_state(ckpt)
         except (ValueError, TypeError, KeyError) as exc:
             detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise ValueError(f"{path} is not a valid numpyvae checkpoint: {detail}") from None
@@ -237,9 +176,9 @@ class Trainer:
         """
         cfg, model = self.config, self.model
         dtype = getattr(model, "dtype", np.float64)
-        x = _host_array(x, "x", dtype, labels)
+        x = host_array(x, "x", dtype, labels)
         if x_test is not None:
-            x_test = _host_array(x_test, "x_test", dtype, labels_test)
+            x_test = host_array(x_test, "x_test", dtype, labels_test)
         if needs_labels(model) and (labels is None or (x_test is not None and labels_test is None)):
             raise ValueError(f"{type(model).__name__} is conditioned on labels: pass labels (and labels_test)")
         N = x.shape[0]
@@ -251,15 +190,15 @@ class Trainer:
             self.state = {"samples": 0, "epoch": 0, "batch": 0, "n_evals": 0, "wall_time": 0.0, "eval_time": 0.0,
                           "batch_sum": 0.0, "batch_count": 0, "next_eval": 0, "done": False,
                           "rng": rng_state(np.random.default_rng(cfg.seed)), "epoch_rng": None,
-                          "n_train": N, "fingerprint": _fingerprint(x)}
-        elif self.state["n_train"] != N or self.state["fingerprint"] != _fingerprint(x):
+                          "n_train": N, "fingerprint": fingerprint(x)}
+        elif self.state["n_train"] != N or self.state["fingerprint"] != fingerprint(x):
             raise ValueError(f"this run was trained on other data ({self.state['n_train']} rows); resume it on "
                              f"the same training set (got {N} rows with different contents)")
         if isinstance(cfg.eval_every, list):                               # the next listed point not yet reached
             self.state["next_eval"] = next((p for p in cfg.eval_every if p > self.state["samples"]
                                             or (p == 0 and self.state["n_evals"] == 0)), None)
-        self._eval_sets = self._make_eval_sets(x, labels, x_test, labels_test)
-        self._eval_cache = {}
+        self._eval_sets = EvaluationSets(x, labels, x_test, labels_test, cfg.eval_size, cfg.seed,
+                                         dynamic=cfg.binarize == "dynamic")
         self._log = None if self.log_path is None else TrainingLog(self.log_path, self.history)
         self._session_start = time.perf_counter()
         self._stop_requested = False
@@ -391,34 +330,6 @@ class Trainer:
         return perm, x
 
     # ------------------------------------------------------------------ evaluation and saving
-    def _make_eval_sets(self, x, labels, x_test, labels_test):
-        """name -> (data, labels, rows): ``rows`` is the fixed evaluation subset (None: every row)."""
-        cfg = self.config
-        sets = {}
-        for key, data, lab, stream in (("train", x, labels, 1), ("test", x_test, labels_test, 2)):
-            if data is None:
-                continue
-            rows = None
-            if cfg.eval_size is not None and cfg.eval_size < data.shape[0]:
-                rows = np.sort(np.random.default_rng([cfg.seed, stream]).permutation(data.shape[0])[:cfg.eval_size])
-            sets[key] = (data, None if lab is None else np.asarray(lab), rows, stream)
-        return sets
-
-    def _eval_data(self, key, full):
-        """The data of evaluation set ``key``: its subset, or every row for the final evaluation."""
-        data, lab, rows, stream = self._eval_sets[key]
-        if rows is None:
-            full = True
-        if (key, full) in self._eval_cache:
-            return self._eval_cache[key, full]
-        if not full:
-            data, lab = data[rows], None if lab is None else lab[rows]
-        if self.config.binarize == "dynamic":                              # one fixed draw, the same every time
-            data = bernoulli_binarize(data, np.random.default_rng([self.config.seed, stream, int(full)]))
-        if not full:                                                      # the subset is used at every point
-            self._eval_cache[key, full] = (data, lab)
-        return data, lab
-
     def _eval_due(self, epoch_end):
         every, st = self.config.eval_every, self.state
         if every == "epoch":
@@ -446,8 +357,8 @@ class Trainer:
         else:
             rng = np.random.default_rng([cfg.seed, 3, st["samples"]])      # the same noise at a point, whatever the schedule
             values = {}
-            for key in self._eval_sets:
-                data, lab = self._eval_data(key, full=final)
+            for key in self._eval_sets.names:
+                data, lab = self._eval_sets.data(key, full=final)
                 values[f"{key}_bound"] = mean_bound(self.model, data, rng, lab, cfg.eval_samples, cfg.eval_batch_size)
         for key, value in values.items():
             if key.endswith("_bound") and value is not None and not math.isfinite(value):
