@@ -321,3 +321,74 @@ def test_adam_keeps_the_moments_as_discounted_sums_and_loads_the_moments_themsel
     for k in params:
         np.testing.assert_allclose(other[k], params[k], rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(third[k], params[k], rtol=1e-13, atol=1e-15)
+
+
+# --------------------------------------------------------------------------- the update on several threads
+from numpyvae.arrays import parallel  # noqa: E402
+
+BIG = {"W": (700, 800), "b": (800,), "head": (25, 7), "c": (7,)}     # 4.5 MB in float64, 2.2 MB in float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,kw", OPTIMIZER_KWARGS)
+def test_the_update_on_several_threads_gives_exactly_the_one_thread_results(name, kw, dtype):
+    rng = np.random.default_rng(9)
+    params = {k: rng.standard_normal(s).astype(dtype) for k, s in BIG.items()}
+    grads_seq = [{k: rng.standard_normal(s).astype(dtype) for k, s in BIG.items()} for _ in range(3)]
+    results = {}
+    for threads in (1, 2, 3):
+        _, flat_params = pack(params)
+        opt = make_optimizer(name, **kw)
+        opt.threads = threads
+        assert len(opt._pieces(joined(flat_params.values()))) == threads          # really split
+        for grads in grads_seq:
+            opt.step(flat_params, pack(grads)[1])
+        results[threads] = (flat_params, opt)
+    ref_params, ref_opt = results[1]
+    for threads in (2, 3):
+        got_params, got_opt = results[threads]
+        for k in params:
+            np.testing.assert_array_equal(got_params[k], ref_params[k], err_msg=f"{threads} threads: {k}")
+            for slot in ref_opt.slot_names:
+                np.testing.assert_array_equal(got_opt.slots[slot][k], ref_opt.slots[slot][k])
+
+
+def test_small_vectors_and_per_parameter_updates_stay_in_the_calling_thread():
+    opt = nv.Adam()
+    opt.threads = 4
+    assert opt._pieces(np.zeros(1000)) == [(0, None)]                  # below 2 * PIECE_BYTES
+    assert opt._pieces(np.zeros((700, 800))) == [(0, None)]            # not a flat vector
+    assert len(opt._pieces(np.zeros(700 * 800))) == 4
+
+
+def test_split_covers_the_range_with_aligned_boundaries():
+    for n, parts in [(1000, 2), (100_003, 3), (64, 4), (10, 2), (816_000, 2)]:
+        ranges = parallel.split(n, parts)
+        assert ranges[0][0] == 0 and ranges[-1][1] == n
+        assert all(a < b for a, b in ranges)
+        assert all(b == c for (_, b), (c, _) in zip(ranges[:-1], ranges[1:]))
+        assert all(b % 64 == 0 for _, b in ranges[:-1])
+        assert len(ranges) == max(1, min(parts, n // 64))
+
+
+def test_an_error_in_a_worker_thread_is_raised_in_the_caller_and_the_pool_goes_on():
+    done = []
+
+    def job(i, value):
+        if value == "bad":
+            raise ValueError("piece 1 failed")
+        done.append(i)
+
+    with pytest.raises(ValueError, match="piece 1 failed"):
+        parallel.run(job, ["ok", "bad", "ok"])
+    assert sorted(done) == [0, 2]
+    done.clear()
+    parallel.run(job, ["ok", "ok"])
+    assert sorted(done) == [0, 1]
+
+
+def test_update_threads_follows_blas_and_the_cores():
+    import os
+
+    n = parallel.update_threads()
+    assert 1 <= n <= len(os.sched_getaffinity(0))

@@ -61,6 +61,41 @@ def openblas_corename():
     return None
 
 
+def _openblas_function(names, restype):
+    """The first of the C functions ``names`` that NumPy's bundled OpenBLAS exports, or None."""
+    import numpy as np
+
+    folder = os.path.dirname(np.__file__) + ".libs"
+    for lib in sorted(glob.glob(os.path.join(folder, "*openblas*"))):
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for symbol in names:
+            fn = getattr(handle, symbol, None)
+            if fn is not None:
+                fn.restype = restype
+                return fn
+    return None
+
+
+_NUM_THREADS = []
+
+
+def openblas_num_threads():
+    """How many threads NumPy's bundled OpenBLAS runs its matrix products on (``OPENBLAS_NUM_THREADS``,
+    else the cores it found), or None when NumPy does not use a bundled OpenBLAS that can be asked.
+
+    The answer is read once (the library is found on the first call) and kept.
+    """
+    if not _NUM_THREADS:
+        fn = _openblas_function(("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                                 "openblas_get_num_threads64_", "openblas_get_num_threads"), ctypes.c_int)
+        _NUM_THREADS.append(fn)
+    fn = _NUM_THREADS[0]
+    return None if fn is None else int(fn())
+
+
 def faster_coretype(corename, flags):
     """``"SkylakeX"`` when OpenBLAS runs AVX2 kernels (``corename``) on a CPU whose ``flags`` include
     every AVX-512 subset those kernels need; else None."""

@@ -16,10 +16,11 @@ Two things shape how an optimizer step should run:
 Both fall back to plain NumPy (whole arrays, one at a time) for anything else: CuPy arrays,
 non-contiguous arrays, arrays that are not pieces of one vector.
 
-The updates use NumPy's ufuncs alone, in the calling thread. Not SciPy's BLAS, whose axpy would
-fuse y + a x into one pass: it is a second OpenBLAS with its own thread pool, whose threads compete
-with NumPy's for the same cores when BLAS runs multi-threaded. And not Python threads: the ufuncs
-release the GIL, but on two cores the hand-overs between threads cost about what they save.
+The updates use NumPy's ufuncs alone. Not SciPy's BLAS, whose axpy would fuse y + a x into one
+pass: it is a second OpenBLAS with its own thread pool, whose threads compete with NumPy's for the
+same cores when BLAS runs multi-threaded. When NumPy's BLAS runs on several cores, an optimizer
+hands contiguous pieces of the flat vector to standard-library threads, which run these blocked
+updates side by side (:mod:`numpyvae.arrays.parallel`); elsewhere they run in the calling thread.
 """
 import numpy as np
 
