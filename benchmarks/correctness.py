@@ -16,7 +16,9 @@ Tolerances (relative, per tensor, in the 2-norm: |g - g_ref| / |g_ref|):
 The Adam check runs three of the implementation's own timed training steps and compares the
 parameter change with the reference's three steps; it uses the gradient tolerance times 100
 in float32 (Adam divides by sqrt(v), which magnifies the error of gradients near zero) and
-the gradient tolerance in float64.
+the gradient tolerance in float64. The row that trains with Adagrad (the reproduction's
+optimizer) is checked the same way against three textbook Adagrad steps written out here
+(:func:`reference_adagrad`), with the reference's gradients at each step's parameters.
 """
 
 import numpy as np
@@ -48,6 +50,23 @@ def reference(ref_module, spec, params, x, eps, adam):
     trainer.sync()
     after = trainer.params()
     return {"loss": loss, "grads": grads, "delta": {k: after[k] - p64[k] for k in p64}}
+
+
+def reference_adagrad(ref_module, spec, params, x, eps, adagrad):
+    """As :func:`reference`, with ADAM_STEPS textbook Adagrad steps (weight decay included):
+    g' = g + lambda p;  h = h + g'^2;  p = p - lr g' / (sqrt(h) + eps)."""
+    p64, x64, eps64 = to64(params), np.asarray(x, np.float64), np.asarray(eps, np.float64)
+    loss, grads = ref_module.loss_and_grads(spec, p64, x64, eps64)
+    current = dict(p64)
+    h = {k: np.zeros_like(v) for k, v in p64.items()}
+    for _ in range(ADAM_STEPS):
+        _, g = ref_module.loss_and_grads(spec, current, x64, eps64)
+        for k in current:
+            g_k = g[k] + adagrad.weight_decay * current[k]
+            h[k] = h[k] + g_k ** 2
+            current[k] = current[k] - adagrad.lr * g_k / (np.sqrt(h[k]) + adagrad.eps)
+    return {"loss": loss, "grads": grads, "delta": {k: current[k] - p64[k] for k in p64},
+            "optimizer": "Adagrad"}
 
 
 def compare(ref, loss, grads, trainer, params, dtype_name):
@@ -84,7 +103,7 @@ def compare(ref, loss, grads, trainer, params, dtype_name):
             problems.append(f"gradient {k}: rel. error {e:.2e} > {tol:.0e}")
     adam_tol = tol * ADAM_FACTOR[dtype_name]
     if not adam_err <= adam_tol:
-        problems.append(f"parameters after {ADAM_STEPS} Adam steps: rel. error {adam_err:.2e} "
-                        f"> {adam_tol:.0e}")
+        problems.append(f"parameters after {ADAM_STEPS} {ref.get('optimizer', 'Adam')} steps: rel. error "
+                        f"{adam_err:.2e} > {adam_tol:.0e}")
     return {"ok": not problems, "loss_err": loss_err, "grad_err": grad_err, "grad_worst": worst,
             "adam_err": adam_err, "problems": problems}

@@ -67,6 +67,38 @@ def make_floor_step(spec, batch_size, n_samples, dtype, seed=0):
     return fn, gemm_flops(gemms)
 
 
+ADAM_STREAMS = 7
+"""Parameter-sized arrays an Adam step must move at least once: it reads p, g, m, v and writes p, m, v."""
+
+PASS_STREAMS = 3
+"""What one in-place pass ``a += b`` over the flat vector moves: it reads a and b and writes a."""
+
+
+def make_stream_floor(spec, dtype, seed=0):
+    """A callable making one in-place pass ``a <- a +/- b`` over two parameter-sized flat vectors.
+
+    Timed among the frameworks, its time t gives the optimizer's streaming floor: an Adam step
+    moves at least ADAM_STREAMS parameter-sized arrays through memory, so it cannot take less than
+    t * ADAM_STREAMS / PASS_STREAMS at that bandwidth (whatever fuses its arithmetic, as XLA does).
+
+    Returns
+    -------
+    fn : callable
+    n : int
+        Parameters in the vector.
+    """
+    n = sum(int(np.prod(shape)) for shape in spec.param_shapes().values())
+    rng = np.random.default_rng(seed)
+    a, b = (rng.standard_normal(n).astype(dtype) for _ in range(2))
+    sign = [1]
+
+    def fn():                                                         # add, then subtract: a stays bounded
+        (np.add if sign[0] > 0 else np.subtract)(a, b, out=a)
+        sign[0] = -sign[0]
+
+    return fn, n
+
+
 def peak_gflops(dtype, size=1024, repeats=7):
     """NumPy's matmul throughput on square (size, size) products, GFLOP/s (best of repeats)."""
     rng = np.random.default_rng(0)

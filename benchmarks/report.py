@@ -6,6 +6,10 @@ from .correctness import TOLERANCE
 
 REF_ROW = "numpyvae"
 FLOOR_ROW = "gemm-floor"
+STREAM_ROW = "stream-pass"
+"""One in-place pass over the flat parameter vector; times ADAM_STREAMS / PASS_STREAMS it is the
+optimizer's streaming floor (see benchmarks/floor.py)."""
+NOT_ROWS = (FLOOR_ROW, STREAM_ROW)
 
 
 def _ms(seconds):
@@ -30,13 +34,59 @@ def _rows_in(results):
     order = []
     for res in results:
         for row in list(res["check"]) + list(res["times"]):
-            if row not in order and row != FLOOR_ROW:
+            if row not in order and row not in NOT_ROWS:
                 order.append(row)
     return order
 
 
 def _median(res, row, kind="step", key="median"):
     return res["times"].get(row, {}).get(kind, {}).get(key)
+
+
+def update_floor(res, key="median"):
+    """The optimizer's streaming floor: Adam moves ADAM_STREAMS parameter-sized arrays, at the
+    bandwidth of the timed pass (which moves PASS_STREAMS); None when it was not timed."""
+    from .floor import ADAM_STREAMS, PASS_STREAMS
+
+    t = _median(res, STREAM_ROW, key=key)
+    return None if t is None else t * ADAM_STREAMS / PASS_STREAMS
+
+
+def step_floor(res, key="median"):
+    """The step's floor: its matrix products (GEMM floor) plus the optimizer's streaming floor."""
+    gemm, stream = _median(res, FLOOR_ROW, key=key), update_floor(res, key)
+    if gemm is None:
+        return None
+    return gemm + (stream or 0.0)
+
+
+RATIO_ROWS = (("jax jit", "numpyvae / JAX jit"), ("torch", "numpyvae / PyTorch eager"),
+              ("torch fused-Adam", "numpyvae / PyTorch fused Adam"))
+
+
+def ratio_table(sections):
+    """The targets' view: one line per (dtype, threads, configuration) with numpyvae's step over each
+    framework's, over the floor, and the Adagrad step over the Adam step, all from one run.
+
+    One thread: process-CPU medians; two or more threads: wall medians."""
+    header = ["dtype, threads", "config", "B", "numpyvae ms"] + [label for _, label in RATIO_ROWS] + [
+        "numpyvae / floor (GEMMs + Adam stream)", "Adagrad / Adam", "others' load"]
+    body = []
+    for (threads, dtype), (_, results) in sections.items():
+        key = "cpu_median" if threads == 1 else "median"
+        for res in results:
+            base = _median(res, REF_ROW, key=key)
+            cells = [f"{dtype}, {threads}", res["config"], res["batch_size"], _ms(base)]
+            for row, _ in RATIO_ROWS:
+                t = _median(res, row, key=key)
+                cells.append(f"{base / t:.2f}" if t and base else "–")
+            fl = step_floor(res, key)
+            cells.append(f"{base / fl:.2f}" if fl and base else "–")
+            ada = _median(res, "numpyvae Adagrad", key=key)
+            cells.append(f"{ada / base:.2f}" if ada and base else "–")
+            cells.append(f"{res.get('others_cpu', float('nan')):.2f}")
+            body.append(cells)
+    return _table(header, body)
 
 
 def summary_table(results, key="median"):
@@ -46,7 +96,7 @@ def summary_table(results, key="median"):
     """
     rows_order = _rows_in(results)
     header = (["config", "model", "B"] + [f"{r} ms (×np)" for r in rows_order]
-              + ["GEMM floor ms", "others' load"])
+              + ["GEMM floor ms", "Adam stream floor ms", "others' load"])
     body = []
     for res in results:
         base = _median(res, REF_ROW, key=key)
@@ -59,6 +109,7 @@ def summary_table(results, key="median"):
             t = _median(res, row, key=key)
             cells.append(f"{_ms(t)} ({_ratio(t, base)})" if t is not None else "–")
         cells.append(_ms(_median(res, FLOOR_ROW, key=key)))
+        cells.append(_ms(update_floor(res, key)))
         cells.append(f"{res.get('others_cpu', float('nan')):.2f}")
         body.append(cells)
     return _table(header, body)
@@ -67,8 +118,8 @@ def summary_table(results, key="median"):
 def detail_table(res):
     """One configuration: step and gradient timings, ratios, floor multiple, CPU use, compile."""
     base_step, base_grad = _median(res, REF_ROW), _median(res, REF_ROW, "grad")
-    floor = _median(res, FLOOR_ROW)
-    header = ["implementation", "step ms median", "step min–max", "step ×numpyvae", "step ×floor",
+    floor = step_floor(res)
+    header = ["implementation", "step ms median", "step min–max", "step ×numpyvae", "step ×floor (GEMMs + stream)",
               "step CPU ms median (min–max)", "grad ms median", "grad min–max", "grad ×numpyvae",
               "grad CPU ms median", "CPU/wall", "compile s"]
     body = []
@@ -93,9 +144,18 @@ def detail_table(res):
         ])
     fl = res["times"][FLOOR_ROW]["step"]
     body.append([FLOOR_ROW, _ms(fl["median"]), f"{_ms(fl['min'])}–{_ms(fl['max'])}",
-                 _ratio(fl["median"], base_step), "1.00×",
+                 _ratio(fl["median"], base_step), _ratio(fl["median"], floor),
                  f"{_ms(fl['cpu_median'])} ({_ms(fl['cpu_min'])}–{_ms(fl['cpu_max'])})",
                  "", "", "", "", f"{fl['cpu_per_wall']:.2f}", ""])
+    stream = res["times"].get(STREAM_ROW, {}).get("step")
+    if stream:
+        from .floor import ADAM_STREAMS, PASS_STREAMS
+
+        f = ADAM_STREAMS / PASS_STREAMS
+        body.append([f"Adam stream floor ({STREAM_ROW} × {ADAM_STREAMS}/{PASS_STREAMS})",
+                     _ms(stream["median"] * f), f"{_ms(stream['min'] * f)}–{_ms(stream['max'] * f)}",
+                     _ratio(stream["median"] * f, base_step), _ratio(stream["median"] * f, floor),
+                     f"{_ms(stream['cpu_median'] * f)}", "", "", "", "", f"{stream['cpu_per_wall']:.2f}", ""])
     return _table(header, body)
 
 
@@ -133,6 +193,11 @@ def memory_table(memory):
 def markdown(header_lines, sections, memory, memory_note):
     """The full report: header, then per (threads, dtype) a summary, checks and details."""
     out = list(header_lines)
+    out += ["", "## Ratios (numpyvae's step time over the other's; below 1: numpyvae is faster)", "",
+            "One thread: median process-CPU ms; two threads: median wall ms; every ratio from one "
+            "interleaved measurement. *Floor*: the step's matrix products (GEMM floor) plus Adam's "
+            "streaming floor. *Adagrad / Adam*: numpyvae's step with the reproduction's Adagrad "
+            "(weight decay 1/N) over its step with Adam.", "", ratio_table(sections)]
     for (threads, dtype), (info, results) in sections.items():
         out += ["", f"## {dtype}, {threads} thread{'s' if threads > 1 else ''}", ""]
         out.append(f"Cores: {info['cores']}; reference: {info['reference']}; numpy BLAS: "
@@ -153,6 +218,7 @@ def markdown(header_lines, sections, memory, memory_note):
         for res in results:
             out += ["", f"### {res['config']}: {res['label']}, batch {res['batch_size']}, "
                         f"L={res['n_samples']}, {dtype}, {threads} thread(s)", "",
+                    f"Data: {res.get('data', 'synthetic')}. "
                     f"Step FLOPs in matrix products: {res['flops'] / 1e9:.3g} GFLOP; "
                     f"{len(res['times'][FLOOR_ROW]['step']['rounds'])} rounds; other processes "
                     f"used {res['others_cpu']:.2f} cores meanwhile.", "",

@@ -9,7 +9,8 @@ per round, the order rotating, so machine noise hits them alike):
 - ``gradient``        ``model.loss_and_grads(x, eps, workspace=ws)`` alone
 - ``adam``            ``Adam.step`` alone
 - ``gemm floor``      the step's 14 matrix products alone, on buffers of the same shapes
-- ``baseline step``   with ``--baseline DIR``: the plain step of another checkout's numpyvae
+- ``baseline step``   with ``--baseline DIR``: the step of another checkout's numpyvae (its workspace
+                      path where it has one)
 
 ``--stages`` adds a breakdown of the workspace step by stage (encoder forward, decoder backward,
 Adam, ...), timed by wrapping the model's parts with a clock; each stage's GEMMs are inside it, and
@@ -43,6 +44,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+KERNEL_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+"""Removed from the measuring processes unless --coretype is given: the step is judged under
+OpenBLAS's own kernel choice (tests and CI keep the environment as it is)."""
 
 
 # ---------------------------------------------------------------------------------------- worker
@@ -128,14 +132,22 @@ def worker(cfg):
     import numpyvae as nv
 
     dtype = np.dtype(cfg["dtype"])
+    threads = cfg["threads"]
     D, hidden, Z, B, L = cfg["input_dim"], tuple(cfg["hidden"]), cfg["latent"], cfg["batch"], cfg["samples"]
     rng = np.random.default_rng(0)
-    x = (rng.uniform(size=(B, D)) < 0.13).astype(dtype)              # MNIST-like share of lit pixels
+    x, data_source = _batch(np, nv, cfg, rng, dtype)
     eps = rng.standard_normal((L, B, Z)).astype(dtype)
 
-    def make_step(lib, use_ws):
+    def make_step(lib, use_ws, optimizer="adam", update_threads=None, skip_zero_columns=True):
         model = lib.VAE(D, hidden, Z, dtype=dtype, rng=0)
-        opt = lib.Adam(lr=1e-3)
+        if optimizer == "adagrad":                                    # the reproduction's: weight decay 1/N
+            opt = lib.Adagrad(lr=0.02, weight_decay=2e-5)
+        else:
+            opt = lib.Adam(lr=1e-3)
+        if update_threads is not None:
+            opt.threads = update_threads
+        if not skip_zero_columns:
+            model.encoder.trunk.layers[0].skip_zero_columns = False
         if use_ws:
             ws = lib.Workspace()
 
@@ -156,7 +168,12 @@ def worker(cfg):
     candidates = {"step": step}
     if has_ws:
         candidates["step, no ws"] = make_step(nv, False)[0]
+        candidates["step, adagrad"] = make_step(nv, True, "adagrad")[0]
+        if threads > 1:
+            candidates["step, update 1 thr"] = make_step(nv, True, update_threads=1)[0]
         candidates["gradient"] = lambda: model.loss_and_grads(x, eps, workspace=ws)
+        dense_model, dense_ws = make_step(nv, True, skip_zero_columns=False)[1::2]
+        candidates["gradient, dense x"] = lambda: dense_model.loss_and_grads(x, eps, workspace=dense_ws)
         _, grads = model.loss_and_grads(x, eps, workspace=ws)
         grads = {k: g.copy() for k, g in grads.items()}
     else:
@@ -170,11 +187,21 @@ def worker(cfg):
         adam_params = {k: p.copy() for k, p in model.params.items()}
     adam = nv.Adam(lr=1e-3)
     candidates["adam"] = lambda: adam.step(adam_params, grads)
+    adagrad = nv.Adagrad(lr=0.02, weight_decay=2e-5)
+    candidates["adagrad"] = lambda: adagrad.step(adam_params, grads)
+    if threads > 1:
+        adam_1 = nv.Adam(lr=1e-3)
+        adam_1.threads = 1
+        candidates["adam, 1 thread"] = lambda: adam_1.step(adam_params, grads)
+    flat = np.empty(sum(p.size for p in model.params.values()), dtype)
+    other = np.ones_like(flat)
+    candidates["stream pass"] = lambda: np.add(flat, other, out=flat)   # 3 streams; Adam's floor is 7
     floor, n_gemms, flops = _gemm_floor(np, (D, hidden, Z), B, L, dtype, rng)
     candidates["gemm floor"] = floor
     if cfg.get("baseline"):
         base = _import_numpyvae(cfg["baseline"], "numpyvae_baseline")
-        candidates["baseline step"] = make_step(base, False)[0]
+        base_ws = hasattr(base, "Workspace") and "workspace" in inspect.signature(base.VAE.loss_and_grads).parameters
+        candidates["baseline step"] = make_step(base, base_ws)[0]    # its workspace path where it has one
 
     stages = _stage_times(nv, make_step(nv, True), cfg["stage_steps"]) if cfg["stages"] else None
     if cfg["detail"]:
@@ -196,7 +223,24 @@ def worker(cfg):
         detail = None
     results = _interleaved(candidates, cfg["rounds"], cfg["block_s"])
     return {"results": results, "n_gemms": n_gemms, "gflop": flops / 1e9, "detail": detail,
-            "stages": stages, "numpy": np.__version__, "kernels": _openblas_kernels(np)}
+            "stages": stages, "numpy": np.__version__, "kernels": _openblas_kernels(np),
+            "data": data_source, "unset": cfg.get("unset", {})}
+
+
+def _batch(np, nv, cfg, rng, dtype):
+    """The minibatch: MNIST training images (grey values, as the reproduction trains) for the MNIST
+    shape when the files are found, else binary pixels with MNIST's share lit (13 %)."""
+    B, D = cfg["batch"], cfg["input_dim"]
+    if D == 784 and cfg.get("data", "mnist") == "mnist":
+        try:
+            images = nv.load_dataset("mnist", dtype=np.float64, download=False).x
+        except Exception:
+            pass
+        else:
+            x = images[rng.choice(len(images), B, replace=False)].astype(dtype)
+            return x, f"MNIST training images, {int(np.count_nonzero(x.any(axis=0)))} of {D} columns used"
+    x = (rng.uniform(size=(B, D)) < 0.13).astype(dtype)
+    return x, f"synthetic binary pixels (13 % on), {int(np.count_nonzero(x.any(axis=0)))} of {D} columns used"
 
 
 def _openblas_kernels(np):
@@ -215,6 +259,7 @@ def _stage_times(nv, made, n_steps):
 
     step, model, opt, _ = made
     spent = {}
+    optimizer_label = f"optimizer ({type(opt).__name__})"
 
     def timed(label, fn):
         def wrapper(*args, **kwargs):
@@ -228,7 +273,7 @@ def _stage_times(nv, made, n_steps):
     parts = [(model.encoder, "forward", "encoder forward"), (model.encoder, "backward", "encoder backward"),
              (model.decoder, "forward", "decoder forward"), (model.decoder, "backward", "decoder backward"),
              (model.decoder, "log_prob_forward", "log p(x|z) forward"),
-             (model.decoder, "log_prob_backward", "log p(x|z) backward"), (opt, "step", "adam")]
+             (model.decoder, "log_prob_backward", "log p(x|z) backward"), (opt, "step", optimizer_label)]
     for obj, attr, label in parts:
         setattr(obj, attr, timed(label, getattr(obj, attr)))
     originals = {}
@@ -290,8 +335,12 @@ def main(argv=None):
                    "stages": args.stages, "stage_steps": args.stage_steps,
                    "baseline": str(Path(args.baseline).resolve()) if args.baseline else None}
             env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
+            unset = {}
             if args.coretype:
                 env["OPENBLAS_CORETYPE"] = args.coretype
+            else:                                                     # OpenBLAS's own kernel choice
+                unset = {k: env.pop(k) for k in KERNEL_OVERRIDES if k in env}
+            cfg["unset"] = unset
             proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
                                   capture_output=True, text=True)
             if proc.returncode != 0:
@@ -310,6 +359,10 @@ def _print_block(dtype, threads, out):
     print(f"\n{dtype}, {threads} thread{'s' if threads > 1 else ''}  "
           f"({out['n_gemms']} GEMMs, {out['gflop']:.2f} GFLOP per step; numpy {out['numpy']}, "
           f"OpenBLAS kernels {out['kernels']})")
+    unset = out.get("unset") or {}
+    print(f"  data: {out.get('data', '?')}; "
+          + ("unset for this run: " + ", ".join(f"{k}={v}" for k, v in unset.items()) if unset
+             else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"))
     print(f"  {'':<16} {'median ms':>10} {'min ms':>8} {'CPU ms':>8}")
     for label, r in res.items():
         print(f"  {label:<16} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f} {r['cpu_median_ms']:>8.3f}")
@@ -319,6 +372,10 @@ def _print_block(dtype, threads, out):
     s = res["step"]
     print(f"  step / gemm floor: {s['median_ms'] / f['median_ms']:.2f} (medians), "
           f"{s['min_ms'] / f['min_ms']:.2f} (minima)")
+    if "stream pass" in res:
+        stream = res["stream pass"]["median_ms"] * 7 / 3
+        print(f"  step / (gemm floor + Adam stream floor {stream:.3f}): "
+              f"{s['median_ms'] / (f['median_ms'] + stream):.2f} (medians)")
     if out.get("stages"):
         print(f"  stages of the workspace step   {'median ms':>10} {'min ms':>8}")
         for label, r in out["stages"].items():

@@ -10,10 +10,10 @@ import time
 
 import numpy as np
 
-from . import correctness, floor, timing
+from . import correctness, data, floor, timing
 from .configs import CONFIGS
 from .frameworks import ROWS, load
-from .frameworks.common import AdamConfig, init_params, make_batch
+from .frameworks.common import AdagradConfig, AdamConfig, init_params
 
 
 def pin_threads(n_threads):
@@ -80,7 +80,8 @@ def load_rows(names):
 
 
 def measure_config(config, dtype_name, rows, ref_module, args):
-    """Correctness, then interleaved timings of every agreeing row and the GEMM floor."""
+    """Correctness, then interleaved timings of every agreeing row, the GEMM floor and the
+    optimizer's streaming floor."""
     dtype = np.dtype(dtype_name)
     spec, B, L = config.spec, config.batch_size, config.n_samples
     rng = np.random.default_rng(args["seed"])
@@ -88,17 +89,20 @@ def measure_config(config, dtype_name, rows, ref_module, args):
         params = rows["numpyvae"][0].initial_params(spec, dtype, seed=args["seed"])
     else:
         params = init_params(spec, rng, dtype)
-    x, eps = make_batch(spec, B, L, rng, dtype)
-    adam = AdamConfig()
-    ref = correctness.reference(ref_module, spec, params, x, eps, adam)
+    x, eps, source = data.batch(config, rng, dtype)
+    adam, adagrad = AdamConfig(), AdagradConfig()
+    refs = {"adam": correctness.reference(ref_module, spec, params, x, eps, adam)}
 
     result = {"config": config.name, "label": spec.label, "batch_size": B, "n_samples": L,
-              "dtype": dtype_name, "check": {}, "compile_s": {}, "times": {}}
+              "dtype": dtype_name, "data": source, "check": {}, "compile_s": {}, "times": {}}
     candidates = {}
     for row, (module, options, time_grad) in rows.items():
+        optimizer = options.get("optimizer", "adam")
+        if optimizer not in refs:                                     # "adagrad": its textbook steps
+            refs[optimizer] = correctness.reference_adagrad(ref_module, spec, params, x, eps, adagrad)
         loss, grads = module.loss_and_grads(spec, params, x, eps)
         trainer = module.make_trainer(spec, params, x, eps, adam, **options)
-        check = correctness.compare(ref, loss, grads, trainer, params, dtype_name)
+        check = correctness.compare(refs[optimizer], loss, grads, trainer, params, dtype_name)
         result["check"][row] = check
         result["compile_s"][row] = trainer.compile_s
         if check["ok"]:
@@ -108,6 +112,8 @@ def measure_config(config, dtype_name, rows, ref_module, args):
     floor_fn, flops = floor.make_floor_step(spec, B, L, dtype)
     candidates["gemm-floor|step"] = (floor_fn, lambda: None)
     result["flops"] = flops
+    stream_fn, result["n_params"] = floor.make_stream_floor(spec, dtype)
+    candidates["stream-pass|step"] = (stream_fn, lambda: None)
 
     result["waited_s"] = wait_until_quiet(args.get("wait_quiet_s", 0.0))
     load_meter = MachineLoad()

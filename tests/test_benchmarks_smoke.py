@@ -108,12 +108,46 @@ def test_worker_times_only_agreeing_rows_and_reports_them():
     rows, _ = worker.load_rows(["numpyvae", "autograd"])
     args = {"seed": 0, "rounds": 2, "block_s": 0.002, "warmup_s": 0.002}
     res = worker.measure_config(config, "float64", rows, rows["numpyvae"][0], args)
-    assert set(res["times"]) == {"numpyvae", "autograd", "gemm-floor"}
+    assert set(res["times"]) == {"numpyvae", "autograd", "gemm-floor", "stream-pass"}
     for row in ("numpyvae", "autograd"):
         step = res["times"][row]["step"]
         assert res["check"][row]["ok"]
         assert 0 < step["min"] <= step["median"] <= step["max"]
     assert res["flops"] == 2 * 4 * (16 * 8 * 2 + 3 * 8 * 2 * 2 + 3 * 2 * 8 + 3 * 8 * 16 * 2)
+    assert res["data"] == "synthetic" and res["n_params"] == sum(
+        int(np.prod(s)) for s in config.spec.param_shapes().values())
     info = {"cores": [0], "reference": "numpyvae", "peak_gflops": {"float64": 1.0}, "missing": {}}
     text = report.markdown(["# t"], {(1, "float64"): (info, [res])}, {}, "")
     assert "| numpyvae |" in text and "| autograd |" in text and "disagrees" not in text
+    assert "Adam stream floor" in text and "numpyvae / floor" in text
+
+
+def test_the_adagrad_row_is_checked_against_textbook_adagrad_and_can_fail():
+    from benchmarks.frameworks.common import AdagradConfig
+
+    spec = SPECS[0]
+    params, x, eps = _problem(spec)
+    adagrad = AdagradConfig(lr=0.05, weight_decay=0.01)
+    ref = correctness.reference_adagrad(numpyvae_vae, spec, params, x, eps, adagrad)
+    loss, grads = numpyvae_vae.loss_and_grads(spec, params, x, eps)
+    trainer = numpyvae_vae.make_trainer(spec, params, x, eps, optimizer="adagrad", adagrad=adagrad)
+    check = correctness.compare(ref, loss, grads, trainer, params, "float64")
+    assert check["ok"], check["problems"]
+    assert check["adam_err"] <= 1e-12
+    wrong = numpyvae_vae.make_trainer(spec, params, x, eps, optimizer="adagrad",
+                                      adagrad=AdagradConfig(lr=0.05, weight_decay=0.0))
+    check = correctness.compare(ref, loss, grads, wrong, params, "float64")
+    assert not check["ok"] and any("Adagrad" in p for p in check["problems"])
+
+
+def test_the_real_data_batches_fall_back_to_synthetic_data_and_say_so(monkeypatch):
+    from benchmarks import data
+    from benchmarks.configs import CONFIGS
+
+    x, eps, source = data.batch(CONFIGS["mnist-b10"], np.random.default_rng(0), np.float32)
+    assert x.shape == (10, 784) and eps.shape == (1, 10, 20) and x.dtype == np.float32
+    if source.startswith("mnist"):                                   # the files are here: real images
+        assert "columns used" in source and 0.0 <= x.min() and x.max() <= 1.0
+    monkeypatch.setattr(data, "_training_images", lambda name: (_ for _ in ()).throw(FileNotFoundError(name)))
+    x, eps, source = data.batch(CONFIGS["mnist-b10"], np.random.default_rng(0), np.float32)
+    assert source.startswith("synthetic (mnist files not found") and x.shape == (10, 784)

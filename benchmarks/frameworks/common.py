@@ -149,6 +149,19 @@ class AdamConfig:
     eps: float = 1e-8
 
 
+@dataclass(frozen=True)
+class AdagradConfig:
+    """Adagrad hyper-parameters as the reproduction uses them (Duchi et al. 2011; Kingma & Welling's
+    optimizer), with weight decay lambda = 1/N for N = 50000 training images.
+
+    Update at step t:  g' = g + lambda p;  h = h + g'^2;  p -= lr * g' / (sqrt(h) + eps).
+    """
+
+    lr: float = 0.02
+    eps: float = 1e-8
+    weight_decay: float = 2e-5
+
+
 @dataclass
 class Trainer:
     """A framework's timed training step, with its data already on the framework's side.

@@ -4,7 +4,7 @@ import numpy as np
 
 import numpyvae as nv
 
-from .common import AdamConfig, Trainer
+from .common import AdagradConfig, AdamConfig, Trainer
 
 NAME = "numpyvae"
 
@@ -46,13 +46,17 @@ def loss_and_grads(spec, params, x, eps):
     return float(loss), {k: np.array(g) for k, g in grads.items()}
 
 
-def make_trainer(spec, params, x, eps, adam=AdamConfig()):
+def make_trainer(spec, params, x, eps, adam=AdamConfig(), optimizer="adam", adagrad=AdagradConfig()):
     """Training step as numpyvae's documented loop runs it: ``model.loss_and_grads`` with a
     ``nv.Workspace`` (arrays reused across steps; without one where this numpyvae has none),
-    then ``nv.Adam.step`` (in place)."""
+    then ``nv.Adam.step`` (in place), or with ``optimizer="adagrad"`` ``nv.Adagrad.step`` with the
+    settings of ``adagrad`` (the reproduction's optimizer, weight decay included)."""
     model = build(spec, params)
     x, eps = x.copy(), eps.copy()
-    opt = nv.Adam(lr=adam.lr, beta1=adam.beta1, beta2=adam.beta2, eps=adam.eps)
+    if optimizer == "adagrad":
+        opt = nv.Adagrad(lr=adagrad.lr, eps=adagrad.eps, weight_decay=adagrad.weight_decay)
+    else:
+        opt = nv.Adam(lr=adam.lr, beta1=adam.beta1, beta2=adam.beta2, eps=adam.eps)
     kwargs = {"workspace": nv.Workspace()} if hasattr(nv, "Workspace") else {}
 
     def step():
