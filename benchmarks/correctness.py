@@ -18,13 +18,19 @@ parameter change with the reference's three steps; it uses the gradient toleranc
 in float32 (Adam divides by sqrt(v), which magnifies the error of gradients near zero) and
 the gradient tolerance in float64. The row that trains with Adagrad (the reproduction's
 optimizer) is checked the same way against three textbook Adagrad steps written out here
-(:func:`reference_adagrad`), with the reference's gradients at each step's parameters.
+(:func:`reference_adagrad`), with the reference's gradients at each step's parameters; in float32
+with a looser tolerance, 0.1 (ADAGRAD_FACTOR). Adagrad's first step is lr g / |g|: every entry
+moves by about lr whatever the size of its gradient, and with the weight decay lambda p added to a
+tiny data gradient (pixels lit in one or two images of the batch) g nearly cancels for some
+entries, whose float32 step then goes the other way: 2.8e-2 measured on MNIST at batch 100, where
+a wrong setting gives 0.4 or more (no weight decay 0.42, twice the weight decay 0.40, lr 1.2x 0.74).
 """
 
 import numpy as np
 
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
 ADAM_FACTOR = {"float64": 1.0, "float32": 100.0}
+ADAGRAD_FACTOR = {"float64": 1.0, "float32": 1e4}
 ADAM_STEPS = 3
 
 
@@ -101,7 +107,8 @@ def compare(ref, loss, grads, trainer, params, dtype_name):
     for k, e in sorted(errors.items(), key=lambda item: -item[1]):
         if not e <= tol:
             problems.append(f"gradient {k}: rel. error {e:.2e} > {tol:.0e}")
-    adam_tol = tol * ADAM_FACTOR[dtype_name]
+    factor = ADAGRAD_FACTOR if ref.get("optimizer") == "Adagrad" else ADAM_FACTOR
+    adam_tol = tol * factor[dtype_name]
     if not adam_err <= adam_tol:
         problems.append(f"parameters after {ADAM_STEPS} {ref.get('optimizer', 'Adam')} steps: rel. error "
                         f"{adam_err:.2e} > {adam_tol:.0e}")
