@@ -63,15 +63,16 @@ def _import_numpyvae(root, alias):
     return module
 
 
-def _gemm_floor(np, sizes, batch, n_samples, dtype, rng):
-    """The matrix products of one step (forward, dW, and dx except for the data layer)."""
+def _gemm_floor(np, sizes, batch, n_samples, dtype, rng, heads=1):
+    """The matrix products of one step (forward, dW, and dx except for the data layer); ``heads``
+    output layers (2 for a Gaussian decoder with a learned variance: mean and log-variance)."""
     D, hidden, Z = sizes
     enc = [D, *hidden]
     layers = [(a, b, "enc", i > 0) for i, (a, b) in enumerate(zip(enc[:-1], enc[1:]))]
     layers += [(enc[-1], Z, "enc", True)] * 2                       # mu and logvar heads
     dec = [Z, *hidden[::-1]]
     layers += [(a, b, "dec", True) for a, b in zip(dec[:-1], dec[1:])]
-    layers.append((dec[-1], D, "dec", True))
+    layers += [(dec[-1], D, "dec", True)] * heads
     ops = []
     for fan_in, fan_out, part, needs_dx in layers:
         M = batch if part == "enc" else batch * n_samples
@@ -139,7 +140,7 @@ def worker(cfg):
     eps = rng.standard_normal((L, B, Z)).astype(dtype)
 
     def make_step(lib, use_ws, optimizer="adam", update_threads=None, skip_zero_columns=True):
-        model = lib.VAE(D, hidden, Z, dtype=dtype, rng=0)
+        model = lib.VAE(D, hidden, Z, likelihood=cfg.get("likelihood", "bernoulli"), dtype=dtype, rng=0)
         if optimizer == "adagrad":                                    # the reproduction's: weight decay 1/N
             opt = lib.Adagrad(lr=0.02, weight_decay=2e-5)
         else:
@@ -196,7 +197,8 @@ def worker(cfg):
     flat = np.empty(sum(p.size for p in model.params.values()), dtype)
     other = np.ones_like(flat)
     candidates["stream pass"] = lambda: np.add(flat, other, out=flat)   # 3 streams; Adam's floor is 7
-    floor, n_gemms, flops = _gemm_floor(np, (D, hidden, Z), B, L, dtype, rng)
+    heads = 2 if cfg.get("likelihood", "bernoulli") in ("gaussian", "gaussian_sigmoid") else 1
+    floor, n_gemms, flops = _gemm_floor(np, (D, hidden, Z), B, L, dtype, rng, heads)
     candidates["gemm floor"] = floor
     if cfg.get("baseline"):
         base = _import_numpyvae(cfg["baseline"], "numpyvae_baseline")
@@ -228,17 +230,18 @@ def worker(cfg):
 
 
 def _batch(np, nv, cfg, rng, dtype):
-    """The minibatch: MNIST training images (grey values, as the reproduction trains) for the MNIST
-    shape when the files are found, else binary pixels with MNIST's share lit (13 %)."""
+    """The minibatch: MNIST (784 pixels) or Frey Face (560) training images, grey values in [0, 1] as
+    the reproduction trains, when the files are found; else binary pixels with MNIST's share lit (13 %)."""
     B, D = cfg["batch"], cfg["input_dim"]
-    if D == 784 and cfg.get("data", "mnist") == "mnist":
+    name = {784: "mnist", 560: "frey"}.get(D)
+    if name is not None:
         try:
-            images = nv.load_dataset("mnist", dtype=np.float64, download=False).x
+            images = nv.load_dataset(name, dtype=np.float64, download=False).x
         except Exception:
             pass
         else:
-            x = images[rng.choice(len(images), B, replace=False)].astype(dtype)
-            return x, f"MNIST training images, {int(np.count_nonzero(x.any(axis=0)))} of {D} columns used"
+            x = images[rng.choice(len(images), B, replace=B > len(images))].astype(dtype)
+            return x, f"{name} training images, {int(np.count_nonzero(x.any(axis=0)))} of {D} columns used"
     x = (rng.uniform(size=(B, D)) < 0.13).astype(dtype)
     return x, f"synthetic binary pixels (13 % on), {int(np.count_nonzero(x.any(axis=0)))} of {D} columns used"
 
@@ -313,6 +316,8 @@ def main(argv=None):
     parser.add_argument("--latent", type=int, default=20)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--samples", type=int, default=1, help="L, noise samples per datapoint")
+    parser.add_argument("--likelihood", default="bernoulli",
+                        help="the decoder (gaussian_sigmoid with --input-dim 560 --hidden 200: K&W's Frey model)")
     parser.add_argument("--baseline", help="another checkout (its root folder) to time side by side")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin 1-thread runs to a core")
     parser.add_argument("--coretype", help="set OPENBLAS_CORETYPE (e.g. SkylakeX, Haswell) for the runs")
@@ -331,7 +336,8 @@ def main(argv=None):
         for threads in args.threads:
             cfg = {"dtype": dtype, "threads": threads, "rounds": args.rounds, "block_s": args.block_s,
                    "input_dim": args.input_dim, "hidden": args.hidden, "latent": args.latent,
-                   "batch": args.batch, "samples": args.samples, "pin": args.pin, "detail": args.detail,
+                   "batch": args.batch, "samples": args.samples, "likelihood": args.likelihood,
+                   "pin": args.pin, "detail": args.detail,
                    "stages": args.stages, "stage_steps": args.stage_steps,
                    "baseline": str(Path(args.baseline).resolve()) if args.baseline else None}
             env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}

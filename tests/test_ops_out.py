@@ -139,3 +139,30 @@ def test_softplus_and_sigmoid_out_arrays(dtype):
     s = t.copy()
     ops.sigmoid(s, out=s)                                             # documented: out may be t itself
     np.testing.assert_array_equal(s, ops.sigmoid(t))
+
+
+@pytest.mark.parametrize("logvar_shape", [(2, 3, 5), (5,), ()], ids=["learned", "per dimension", "fixed"])
+def test_gaussian_loglik_out_and_workspace_give_the_plain_results(logvar_shape):
+    rng = np.random.default_rng(6)
+    x = rng.uniform(size=(3, 5))
+    mean = rng.uniform(size=(2, 3, 5))
+    logvar = rng.standard_normal(logvar_shape)
+    ll, cache = ops.gaussian_loglik_forward(x, mean, logvar)
+    # independent reference: scipy's normal log-density, summed over the data dimensions
+    from scipy.stats import norm
+    ref = norm.logpdf(x, loc=mean, scale=np.exp(0.5 * np.broadcast_to(logvar, mean.shape))).sum(-1)
+    np.testing.assert_allclose(ll, ref, rtol=1e-13)
+    dll = rng.standard_normal((2, 3))
+    dmean, dlogvar = ops.gaussian_loglik_backward(dll, cache)
+    ws = Workspace()
+    out = np.empty((2, 3))
+    for _ in range(2):                                               # the second call reuses the buffers
+        ll2, cache2 = ops.gaussian_loglik_forward(x, mean, logvar, out=out, workspace=ws)
+        assert ll2 is out
+        np.testing.assert_array_equal(ll2, ll)
+        bufs = (np.empty((2, 3, 5)), np.empty((2, 3, 5)) if logvar_shape == (2, 3, 5) else None)
+        dmean2, dlogvar2 = ops.gaussian_loglik_backward(dll, cache2, out=bufs)
+        assert dmean2 is bufs[0] and (bufs[1] is None or dlogvar2 is bufs[1])
+        np.testing.assert_array_equal(dmean2, dmean)
+        np.testing.assert_array_equal(dlogvar2, dlogvar)
+        assert dlogvar2.shape == logvar_shape

@@ -176,10 +176,19 @@ class GaussianDecoder:
         return dz.reshape(*lead, -1), grads
 
     def log_prob_forward(self, x, out, workspace=None):
-        return gaussian_loglik_forward(x, out["mean"], out["logvar"])
+        mean = out["mean"]
+        xp = array_module(mean)
+        ws = as_workspace(workspace)
+        shape = xp.broadcast_shapes(x.shape, mean.shape)                    # (..., B, D)
+        loglik = ws.empty(f"{self.name}:loglik", shape[:-1], mean)          # (..., B)
+        return gaussian_loglik_forward(x, mean, out["logvar"], out=loglik, workspace=ws.scope(f"{self.name}:"))
 
     def log_prob_backward(self, dloglik, cache, workspace=None):
-        dmean, dlogvar = gaussian_loglik_backward(dloglik, cache)
+        ws = as_workspace(workspace)
+        diff = cache[0]                                                     # (..., B, D)
+        dmean_out = ws.empty(f"{self.name}:dmean", diff.shape, diff)
+        dlogvar_out = ws.empty(f"{self.name}:dlogvar", diff.shape, diff)   # (fixed sigma: unused by backward)
+        dmean, dlogvar = gaussian_loglik_backward(dloglik, cache, out=(dmean_out, dlogvar_out))
         return {"mean": dmean, "logvar": dlogvar}
 
     def mean(self, out):

@@ -61,32 +61,51 @@ def bernoulli_loglik_backward(dloglik, cache, out=None):
     return dlogits
 
 
-def gaussian_loglik_forward(x, mean, logvar):
+def gaussian_loglik_forward(x, mean, logvar, out=None, workspace=None):
     r"""log N(x; mean, diag(exp(logvar))), summed over data dimensions.
 
     log p(x | z) = -1/2 sum_d [ log(2 pi) + logvar_d + (x_d - mean_d)^2 exp(-logvar_d) ]
+                 = -1/2 [ D log(2 pi) + sum_d (logvar_d + quad_d) ],   quad_d = (x_d - mean_d)^2 exp(-logvar_d)
     Shapes: x (B, D), mean (..., B, D), logvar broadcastable to mean (a fixed variance may be a
-    scalar or (D,)) -> loglik (..., B).
+    scalar or (D,)) -> loglik (..., B). ``out``: optional (..., B) array for the result;
+    ``workspace``: where the (..., B, D) arrays come from (three of them are the cache, valid until
+    the next call with that workspace).
     """
     xp = array_module(mean)
-    inv_var = xp.exp(-logvar)                                         # (..., B, D)
-    diff = x - mean                                                   # (..., B, D)
-    quad = diff * diff * inv_var                                      # (..., B, D)
-    loglik = -0.5 * xp.sum(LOG_2PI + logvar + quad, axis=-1)          # (..., B)
+    ws = as_workspace(workspace)
+    shape = xp.broadcast_shapes(xp.shape(x), mean.shape, xp.shape(logvar))      # (..., B, D)
+    inv_var = xp.negative(logvar, out=ws.empty("gaussian_loglik:inv_var", shape, mean))
+    xp.exp(inv_var, out=inv_var)                                      # exp(-logvar)            (..., B, D)
+    diff = xp.subtract(x, mean, out=ws.empty("gaussian_loglik:diff", shape, mean))  # x - mean  (..., B, D)
+    quad = xp.square(diff, out=ws.empty("gaussian_loglik:quad", shape, mean))
+    quad *= inv_var                                                   # (x - mean)^2 exp(-logvar) (..., B, D)
+    terms = xp.add(logvar, quad, out=ws.empty("gaussian_loglik:terms", shape, mean))  # logvar + quad
+    loglik = sum_last_axis(terms, out=out)                            # (..., B)
+    loglik += shape[-1] * LOG_2PI
+    loglik *= -0.5
     return loglik, (diff, inv_var, quad, xp.shape(logvar))
 
 
-def gaussian_loglik_backward(dloglik, cache):
+def gaussian_loglik_backward(dloglik, cache, out=None):
     r"""Gradients of the Gaussian log-likelihood.
 
     d/dmean_d   = (x_d - mean_d) exp(-logvar_d)
     d/dlogvar_d = -1/2 + 1/2 (x_d - mean_d)^2 exp(-logvar_d)
     Shapes: dloglik (..., B) or a scalar -> dmean (..., B, D), dlogvar (logvar's shape).
+    ``out``: optional ``(dmean, dlogvar)`` arrays to write into (an entry may be None; dlogvar's
+    is used when logvar has the full shape).
     """
     diff, inv_var, quad, logvar_shape = cache
+    xp = array_module(diff)
+    dmean_out, dlogvar_out = (None, None) if out is None else out
     g = dloglik[..., None]                                            # (..., B, 1)
-    dmean = g * diff * inv_var                                        # (..., B, D)
-    dlogvar = _sum_to_shape(0.5 * g * (quad - 1.0), logvar_shape)     # logvar's shape
+    dmean = xp.multiply(diff, inv_var, out=dmean_out)                 # (x - mean) exp(-logvar)
+    dmean *= g                                                        # (..., B, D)
+    if tuple(logvar_shape) == diff.shape:                             # a learned log-variance
+        dlogvar = xp.subtract(quad, 1.0, out=dlogvar_out)             # quad - 1
+        dlogvar *= 0.5 * g                                            # (..., B, D)
+    else:                                                             # fixed: summed to its shape
+        dlogvar = _sum_to_shape(0.5 * g * (quad - 1.0), logvar_shape)
     return dmean, dlogvar
 
 
