@@ -221,7 +221,9 @@ def markdown(header_lines, sections, memory, memory_note):
                     f"Data: {res.get('data', 'synthetic')}. "
                     f"Step FLOPs in matrix products: {res['flops'] / 1e9:.3g} GFLOP; "
                     f"{len(res['times'][FLOOR_ROW]['step']['rounds'])} rounds; other processes "
-                    f"used {res['others_cpu']:.2f} cores meanwhile.", "",
+                    f"used {res['others_cpu']:.2f} cores meanwhile"
+                    + (f" (the quietest of {res['attempts']} timings)" if res.get("attempts", 1) > 1 else "")
+                    + ".", "",
                     detail_table(res)]
     if memory:
         out += ["", "## Peak resident memory", "", memory_note, "", memory_table(memory)]

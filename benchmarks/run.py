@@ -122,6 +122,9 @@ def parse_args(argv):
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="before each configuration wait up to this long for other "
                              "processes to use under 0.25 cores (a shared machine)")
+    parser.add_argument("--retry-loaded", type=float, default=0.0, metavar="SECONDS",
+                        help="time a configuration again (for up to this long) while other processes "
+                             "used more than 0.1 cores during its timing; the quietest attempt is kept")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--malloc-tuned", action="store_true",
                         help="set MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ in the subprocesses")
@@ -167,7 +170,8 @@ def main(argv=None):
         out = worker.main({"threads": args.threads[0], "dtypes": args.dtype, "configs": args.configs,
                            "rows": args.rows, "rounds": args.rounds, "block_s": args.block,
                            "warmup_s": 2 * args.block, "seed": args.seed, "progress": _progress,
-                           "wait_quiet_s": args.wait_quiet, "max_config_s": 60.0})
+                           "wait_quiet_s": args.wait_quiet, "max_config_s": 60.0,
+                           "retry_loaded_s": args.retry_loaded})
         Path(args.json).write_text(json.dumps(out))
         return
     if args.memory_worker:
@@ -182,7 +186,7 @@ def main(argv=None):
                           "MALLOC_TRIM_THRESHOLD_": "1073741824"})
     common = ["--configs", ",".join(args.configs), "--rows", ",".join(args.rows),
               "--rounds", str(args.rounds), "--block", str(args.block), "--seed", str(args.seed),
-              "--wait-quiet", str(args.wait_quiet)]
+              "--wait-quiet", str(args.wait_quiet), "--retry-loaded", str(args.retry_loaded)]
     sections = {}
     for n_threads in args.threads:
         print(f"[{n_threads} thread(s)] measuring {', '.join(args.configs)} in "

@@ -51,6 +51,11 @@ class MachineLoad:
         return max(0.0, busy - own) / wall if wall > 0 else float("nan")
 
 
+QUIET = 0.1
+"""Cores' worth of CPU that other processes may use while a configuration is timed for it to count
+as quiet (``retry_loaded_s``)."""
+
+
 def wait_until_quiet(max_wait_s, threshold=0.25, window_s=2.0):
     """Wait (at most ``max_wait_s``) until other processes use under ``threshold`` cores.
 
@@ -115,11 +120,23 @@ def measure_config(config, dtype_name, rows, ref_module, args):
     stream_fn, result["n_params"] = floor.make_stream_floor(spec, dtype)
     candidates["stream-pass|step"] = (stream_fn, lambda: None)
 
-    result["waited_s"] = wait_until_quiet(args.get("wait_quiet_s", 0.0))
-    load_meter = MachineLoad()
-    times = timing.interleaved(candidates, rounds=args["rounds"], block_s=args["block_s"],
-                               warmup_s=args["warmup_s"], max_s=args.get("max_config_s"))
-    result["others_cpu"] = load_meter.others()
+    # time; on a shared machine, time again (within retry_loaded_s) while other processes used more
+    # than QUIET cores meanwhile, and keep the quietest attempt
+    deadline = time.perf_counter() + args.get("retry_loaded_s", 0.0)
+    result["waited_s"], result["attempts"] = 0.0, 0
+    best = None
+    while True:
+        result["waited_s"] += wait_until_quiet(args.get("wait_quiet_s", 0.0))
+        load_meter = MachineLoad()
+        times = timing.interleaved(candidates, rounds=args["rounds"], block_s=args["block_s"],
+                                   warmup_s=args["warmup_s"], max_s=args.get("max_config_s"))
+        others = load_meter.others()
+        result["attempts"] += 1
+        if best is None or others < best[0]:
+            best = (others, times)
+        if best[0] <= QUIET or time.perf_counter() > deadline:
+            break
+    result["others_cpu"], times = best
     for key, value in times.items():
         row, kind = key.split("|")
         result["times"].setdefault(row, {})[kind] = value
