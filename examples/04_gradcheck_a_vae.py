@@ -38,7 +38,7 @@ import numpyvae.nn.layers
 import numpyvae.models.vae
 from numpyvae.gradcheck import check_model
 from numpyvae.ops.gaussian import kl_standard_normal_forward, log_normal_forward, log_standard_normal_forward
-from numpyvae.ops.linear import linear_backward
+from numpyvae.ops.linear import linear_backward, linear_skip_zero_columns_backward
 
 TOL = 1e-6
 
@@ -60,6 +60,12 @@ def linear_backward_mean_bias(dy, cache, **kwargs):
     """BUG: db = mean over the batch instead of the sum. (``kwargs``: the layer's ``out`` arrays and
     ``need_dx``, passed on.)"""
     dx, dW, db = linear_backward(dy, cache, **kwargs)
+    return dx, dW, dy.mean(axis=0)
+
+
+def skip_zero_columns_backward_mean_bias(dy, cache, **kwargs):
+    """The same BUG in the data layer's kernel (it skips the all-zero input columns)."""
+    dx, dW, db = linear_skip_zero_columns_backward(dy, cache, **kwargs)
     return dx, dW, dy.mean(axis=0)
 
 
@@ -122,7 +128,9 @@ def main(argv=None):
     print("   failing:", ", ".join(r.name for r in bug_kl.failures(TOL)))
 
     print("\n2b. BUG: linear_backward returns the mean of dy over the batch as db, not the sum")
-    with mock.patch.object(numpyvae.nn.layers, "linear_backward", linear_backward_mean_bias):
+    with mock.patch.object(numpyvae.nn.layers, "linear_backward", linear_backward_mean_bias), \
+            mock.patch.object(numpyvae.nn.layers, "linear_skip_zero_columns_backward",
+                              skip_zero_columns_backward_mean_bias):
         bug_b = check_model(small_vae(), x, eps, rng=0)
     print(bug_b.table(TOL))
     print("   failing:", ", ".join(r.name for r in bug_b.failures(TOL)))
