@@ -151,3 +151,28 @@ def test_the_real_data_batches_fall_back_to_synthetic_data_and_say_so(monkeypatc
     monkeypatch.setattr(data, "_training_images", lambda name: (_ for _ in ()).throw(FileNotFoundError(name)))
     x, eps, source = data.batch(CONFIGS["mnist-b10"], np.random.default_rng(0), np.float32)
     assert source.startswith("synthetic (mnist files not found") and x.shape == (10, 784)
+
+
+def test_merge_joins_runs_in_suite_order(tmp_path):
+    pytest.importorskip("autograd")
+    from benchmarks import merge_results, worker
+    from benchmarks.configs import CONFIGS, Config
+
+    rows, _ = worker.load_rows(["numpyvae"])
+    args = {"seed": 0, "rounds": 2, "block_s": 0.002, "warmup_s": 0.002}
+    info = {"cores": [0], "reference": "numpyvae", "peak_gflops": {"float64": 1.0}, "missing": {}}
+    raws = []
+    for name in ("frey-z20", "mnist"):                              # given out of suite order
+        config = Config(name, ModelSpec(16, (8,), 2, "gaussian_sigmoid"), 4)
+        res = worker.measure_config(config, "float64", rows, rows["numpyvae"][0], args)
+        raws.append({"command": f"python benchmarks/run.py --configs {name}",
+                     "sections": [[[2, "float64"], info, [res]]]})
+    for i, raw in enumerate(raws):
+        (tmp_path / f"{i}.json").write_text(__import__("json").dumps(raw))
+    sections = merge_results.merge(raws)
+    assert [r["config"] for r in sections[(2, "float64")][1]] == ["mnist", "frey-z20"]
+    assert list(CONFIGS).index("mnist") < list(CONFIGS).index("frey-z20")
+    out = tmp_path / "joined.md"
+    merge_results.main(["--out", str(out), str(tmp_path / "0.json"), str(tmp_path / "1.json")])
+    text = out.read_text()
+    assert "--configs frey-z20" in text and "--configs mnist" in text and "## float64, 2 threads" in text
