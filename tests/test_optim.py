@@ -392,3 +392,10 @@ def test_update_threads_follows_blas_and_the_cores():
 
     n = parallel.update_threads()
     assert 1 <= n <= len(os.sched_getaffinity(0))
+
+
+def test_the_update_runs_in_the_calling_thread_unless_asked():
+    opt = nv.Adam()
+    assert opt.threads == 1 and opt._pieces(np.zeros(700 * 800)) == [(0, None)]
+    opt.threads = None                                                # as many as NumPy's BLAS uses
+    assert len(opt._pieces(np.zeros(700 * 800))) == min(parallel.update_threads(), 700 * 800 * 8 // opt.PIECE_BYTES)

@@ -18,9 +18,10 @@ non-contiguous arrays, arrays that are not pieces of one vector.
 
 The updates use NumPy's ufuncs alone. Not SciPy's BLAS, whose axpy would fuse y + a x into one
 pass: it is a second OpenBLAS with its own thread pool, whose threads compete with NumPy's for the
-same cores when BLAS runs multi-threaded. When NumPy's BLAS runs on several cores, an optimizer
-hands contiguous pieces of the flat vector to standard-library threads, which run these blocked
-updates side by side (:mod:`numpyvae.arrays.parallel`); elsewhere they run in the calling thread.
+same cores when BLAS runs multi-threaded. An optimizer asked for more than one thread
+(``opt.threads``) hands contiguous pieces of the flat vector to standard-library threads, which run
+these blocked updates side by side (:mod:`numpyvae.arrays.parallel`); by default they run in the
+calling thread.
 """
 import numpy as np
 

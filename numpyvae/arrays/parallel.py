@@ -7,8 +7,13 @@ they loop over an array, so two threads run two ufuncs at once, and only the Pyt
 calls (a microsecond per call, one call per 256 KiB block) takes turns. The result is bit for bit
 that of one thread, because every entry goes through the same operations in the same order.
 
-It is worth it only when the process has the cores: with ``OPENBLAS_NUM_THREADS=1``, or pinned to
-one core, :func:`update_threads` says 1 and everything runs in the calling thread, as before.
+It is worth it only when the process has the cores, and has them free: with
+``OPENBLAS_NUM_THREADS=1``, or pinned to one core, :func:`update_threads` says 1; and inside a
+training step the second core is not free by default, because OpenBLAS's idle worker thread
+busy-waits there for about 0.1 s after every matrix product (2^28 cycles; the environment variable
+``OPENBLAS_THREAD_TIMEOUT`` sets the exponent). Measured on two cores (docs/benchmarks.md), the split
+Adam update alone runs a third faster, and inside the step not at all; so optimizers use one thread
+unless asked (``opt.threads``).
 
 The worker threads are started once per process, on first use, and wait on an Event between jobs
 (a hand-over costs some 20-50 us, measured in ``docs/benchmarks.md``).

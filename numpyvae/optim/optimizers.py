@@ -6,9 +6,13 @@ and scratch pieces of one update stay in the L2 cache across its passes) and one
 by all parameters, so a step allocates nothing after the first. When the parameters are the pieces
 of one contiguous vector (as a :class:`numpyvae.VAE`'s are) and so are the gradients (as
 ``loss_and_grads`` returns them), the update runs once over that vector instead of once per
-parameter, and when NumPy's BLAS runs on several cores that vector is cut into one contiguous piece
-per core, updated side by side on standard-library threads (:mod:`numpyvae.arrays.parallel`; the
-result is the same bit for bit; ``opt.threads = 1`` keeps it in the calling thread).
+parameter. ``opt.threads = 2`` (or None: as many as NumPy's BLAS uses) cuts that vector into one
+contiguous piece per thread, updated side by side on standard-library threads
+(:mod:`numpyvae.arrays.parallel`; the result is the same bit for bit). It is off by default: on its
+own the split update is a third faster on two cores, but inside a training step OpenBLAS's idle
+worker thread spins on the second core for about 0.1 s after every product (2^28 cycles,
+``OPENBLAS_THREAD_TIMEOUT``), and the update's second thread gets about half of that core
+(docs/benchmarks.md).
 
 Common options:
 
@@ -87,10 +91,12 @@ class Optimizer:
                 run_in_threads(lambda i, piece: self._update_blocks(
                     i, tuple(a[piece[0]:piece[1]] for a in arrays), scale), pieces)
 
-    threads = None
-    """Threads for the update of a flat parameter vector: None (default) for as many as NumPy's BLAS
-    runs on (:func:`numpyvae.arrays.parallel.update_threads`), or a number (1: the calling thread
-    only). Set it on an instance (``opt.threads = 1``); the result is the same bit for bit."""
+    threads = 1
+    """Threads for the update of a flat parameter vector: 1 (default) for the calling thread only, a
+    larger number, or None for as many as NumPy's BLAS runs on
+    (:func:`numpyvae.arrays.parallel.update_threads`). Set it on an instance (``opt.threads = 2``);
+    the result is the same bit for bit. More than one pays where the second core is free during the
+    update (not behind OpenBLAS's spinning idle threads; see the module docstring)."""
 
     PIECE_BYTES = 512 * 1024
     """The smallest piece of the flat vector worth handing to another thread (smaller vectors are
