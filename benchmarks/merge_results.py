@@ -4,7 +4,8 @@ On a shared machine a quiet minute is rare, and two-thread timings mean somethin
 other processes leave both cores alone. Such rows can be timed one configuration at a time, each in
 its own quiet window (``run.py --threads 2 --dtype D --configs C ... --out F.md``, which also writes
 ``F.json``), and joined here into one Markdown report (and plot) that names every command. Each
-configuration's rows stay what they were: measured side by side, interleaved, in one run.
+configuration's rows stay what they were: measured side by side, interleaved, in one run; a
+configuration found in several runs is kept from the quietest.
 
     python benchmarks/merge_results.py --out benchmarks/results/joined.md a.json b.json ...
 """
@@ -23,14 +24,23 @@ from benchmarks.configs import CONFIGS  # noqa: E402
 
 
 def merge(raws):
-    """``{(threads, dtype): (info, results)}`` from run.py's JSON dicts, configurations in suite order."""
+    """``{(threads, dtype): (info, results)}`` from run.py's JSON dicts, configurations in suite order.
+
+    A configuration measured in several runs (a retry after a loaded one) appears once: the run in
+    which other processes used the fewest cores."""
     sections = {}
     for raw in raws:
         for key, info, results in raw["sections"]:
             key = tuple(key)
             if key not in sections:
                 sections[key] = (info, [])
-            sections[key][1].extend(results)
+            kept = sections[key][1]
+            for res in results:
+                same = [i for i, r in enumerate(kept) if r["config"] == res["config"]]
+                if not same:
+                    kept.append(res)
+                elif res.get("others_cpu", float("inf")) < kept[same[0]].get("others_cpu", float("inf")):
+                    kept[same[0]] = res
     order = list(CONFIGS)
     for _, results in sections.values():
         results.sort(key=lambda r: order.index(r["config"]) if r["config"] in order else len(order))

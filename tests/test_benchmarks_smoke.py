@@ -171,6 +171,11 @@ def test_merge_joins_runs_in_suite_order(tmp_path):
         (tmp_path / f"{i}.json").write_text(__import__("json").dumps(raw))
     sections = merge_results.merge(raws)
     assert [r["config"] for r in sections[(2, "float64")][1]] == ["mnist", "frey-z20"]
+    loaded = __import__("copy").deepcopy(raws[1])
+    loaded["sections"][0][2][0]["others_cpu"] = raws[1]["sections"][0][2][0]["others_cpu"] + 1.0
+    again = merge_results.merge([loaded, *raws])                    # a loaded retry of mnist: the quieter kept
+    assert [r["config"] for r in again[(2, "float64")][1]] == ["mnist", "frey-z20"]
+    assert again[(2, "float64")][1][0]["others_cpu"] == raws[1]["sections"][0][2][0]["others_cpu"]
     assert list(CONFIGS).index("mnist") < list(CONFIGS).index("frey-z20")
     out = tmp_path / "joined.md"
     merge_results.main(["--out", str(out), str(tmp_path / "0.json"), str(tmp_path / "1.json")])
