@@ -100,7 +100,7 @@ def test_a_model_that_breaks_its_declared_layout_is_an_error():
     algo = SGVB(model, Adagrad(lr=0.01))
     if not getattr(type(model), "flat_params", False):
         pytest.skip("the model does not declare flat parameters")
-    with pytest.raises(ValueError, match="one vector"):
+    with pytest.raises(ValueError, match="contiguous vector"):
         algo.step(x[:10], np.random.default_rng(0))
 
 

@@ -17,23 +17,12 @@ claims the layout and breaks it is an error, never a silent slow path.
 """
 import math
 
-from ..arrays.inplace import joined
+from ..arrays.inplace import check_flat_layout
 from ..arrays.validation import check_positive_int
 from ..arrays.workspace import Workspace
 from .base import Algorithm, register_algorithm
 
 __all__ = ["SGVB", "check_flat_layout"]
-
-
-def check_flat_layout(params, grads, owner="the model"):
-    """Raise a ValueError unless ``params`` and ``grads`` (in ``params`` order) are each the
-    consecutive pieces of one flat vector (:func:`numpyvae.arrays.inplace.joined`)."""
-    if joined(params.values()) is None:
-        raise ValueError(f"{owner} declares flat_params but its parameters are not pieces of one vector "
-                         f"(was a parameter rebound instead of written in place, params[name][...] = value?)")
-    if joined(grads[name] for name in params) is None:
-        raise ValueError(f"{owner} declares the fast path but its gradients are not laid out as one vector "
-                         f"in the order of its parameters: workspace.pack the gradient buffers in params order")
 
 
 @register_algorithm("sgvb")
