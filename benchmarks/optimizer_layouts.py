@@ -36,6 +36,39 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 WHOLE = 1 << 40                     # a block size larger than any vector: one pass per operation
 
 
+def shard_gradients(model, x, eps, workspaces):
+    """The gradient of the mean loss of minibatch ``x`` (B, D) with noise ``eps`` (L, B, Z), as the
+    weighted sum sum_k (B_k / B) g_k of the gradients of its ``len(workspaces)`` shards, computed
+    side by side on threads (numpyvae.arrays.parallel), each with its own workspace. Returns the
+    first shard's gradient dict, which holds the sum."""
+    from numpyvae.arrays.inplace import joined
+    from numpyvae.arrays.parallel import run as run_in_threads, split
+
+    B = x.shape[0]
+    shards = split(B, len(workspaces), align=1)
+    grads = [None] * len(shards)
+
+    def shard(k, rows):
+        a, b = rows
+        grads[k] = model.loss_and_grads(x[a:b], eps=eps[:, a:b], workspace=workspaces[k])[1]
+
+    run_in_threads(shard, shards)
+    flats = [joined([g[name] for name in model.params]) for g in grads]
+    weights = [(b - a) / B for a, b in shards]
+
+    def combine(j, piece):
+        a, b = piece
+        total = flats[0][a:b]
+        total *= weights[0]
+        for w, flat in zip(weights[1:], flats[1:]):
+            part = flat[a:b]
+            part *= w
+            total += part
+
+    run_in_threads(combine, split(flats[0].size, len(shards)))
+    return grads[0]
+
+
 def worker(cfg):
     sys.path.insert(0, str(HERE.parent))
     sys.path.insert(0, str(HERE))
@@ -46,7 +79,6 @@ def worker(cfg):
     import numpyvae as nv
     from numpyvae.arrays import inplace
     from numpyvae.arrays.blas import openblas_corename
-    from numpyvae.arrays.parallel import run as run_in_threads, split
     from numpyvae.arrays.workspace import Workspace
     from timing import interleaved
 
@@ -91,30 +123,12 @@ def worker(cfg):
 
     def sharded_step(model, opt, block_bytes):
         """Two halves of the minibatch on two threads, BLAS on one thread each."""
-        workspaces, i, out = [Workspace(), Workspace()], [0], [None, None]
-        halves = [(0, B // 2), (B // 2, B)]
-
-        def half(j, rows):
-            a, b = rows
-            k = i[0] % 20
-            out[j] = model.loss_and_grads(batches[k][a:b], eps=noise[k][:, a:b], workspace=workspaces[j])[1]
-
-        def combine(j, piece):
-            a, b = piece
-            g0, g1 = flats[0][a:b], flats[1][a:b]
-            g0 *= halves[0][1] / B
-            g1 *= (halves[1][1] - halves[1][0]) / B
-            g0 += g1
-
-        flats = []
+        workspaces, i = [Workspace(), Workspace()], [0]
 
         def step():
-            run_in_threads(half, halves)
+            k = i[0] % 20
             i[0] += 1
-            if not flats:
-                flats.extend(inplace.joined([g[name] for name in model.params]) for g in out)
-            run_in_threads(combine, split(flats[0].size, 2))
-            opt.step(model.params, out[0])
+            opt.step(model.params, shard_gradients(model, batches[k], noise[k], workspaces))
         return with_blocks(block_bytes, step)
 
     if cfg["threads"] == 1:

@@ -181,3 +181,20 @@ def test_merge_joins_runs_in_suite_order(tmp_path):
     merge_results.main(["--out", str(out), str(tmp_path / "0.json"), str(tmp_path / "1.json")])
     text = out.read_text()
     assert "--configs frey-z20" in text and "--configs mnist" in text and "## float64, 2 threads" in text
+
+
+def test_the_sharded_gradient_of_optimizer_layouts_equals_the_whole_minibatch_gradient():
+    """benchmarks/optimizer_layouts.py times a step whose gradient is summed from two shards on
+    threads; it must be the gradient it stands in for (float64, an odd batch: shards of 3 and 4)."""
+    import numpyvae as nv
+    from benchmarks.optimizer_layouts import shard_gradients
+
+    rng = np.random.default_rng(5)
+    model = nv.VAE(12, (9,), 3, dtype=np.float64, rng=1, init_scale=0.3)
+    x, eps = rng.random((7, 12)), rng.standard_normal((1, 7, 3))
+    _, whole = model.loss_and_grads(x, eps=eps)
+    summed = shard_gradients(model, x, eps, [nv.Workspace(), nv.Workspace()])
+    for name in whole:
+        np.testing.assert_allclose(summed[name], whole[name], rtol=1e-10, atol=1e-13, err_msg=name)
+    _, first_half = model.loss_and_grads(x[:3], eps=eps[:, :3])
+    assert not np.allclose(first_half["enc.0.W"], whole["enc.0.W"])      # the test can tell halves apart
