@@ -204,9 +204,15 @@ def choose_lr(spec, x_train, log=print):
 
 
 def ml_eval_points(budget, batch_size, n=4):
-    """Sample counts for the (expensive) marginal-likelihood evaluations: n log-spaced points up to the budget."""
-    lo = max(10 * batch_size, budget / 1000)
-    pts = np.unique(np.round(np.logspace(math.log10(lo), math.log10(budget), n) / batch_size).astype(int) * batch_size)
+    """Sample counts for the (expensive) marginal-likelihood evaluations: the last ``n`` of the
+    budgets 1e3, 3e3, 1e4, 3e4, ... below the budget (at least 10 minibatches), and the budget
+    itself; so a run to 3e7 with n = 5 is estimated at 3e5, 1e6, 3e6, 1e7 and 3e7, the budgets at
+    which the paper's Figure 3 and the tables compare."""
+    n = int(n)
+    lo = 10 * batch_size
+    grid = [m * 10 ** k for k in range(3, 13) for m in (1, 3)]
+    pts = [p for p in grid if lo <= p < budget] + [int(budget)]
+    pts = sorted({int(round(p / batch_size)) * batch_size for p in pts[-n:]})
     return [int(p) for p in pts]
 
 

@@ -1,0 +1,30 @@
+"""When the reproduction evaluates: the bound on a log grid, the marginal likelihood at the
+budgets the paper's figures and the tables compare (1e6, 1e7, 3e7, ...)."""
+import pytest
+
+from numpyvae.reproduce.runs import eval_grid, ml_eval_points
+
+
+def test_figure3_estimates_fall_on_the_papers_budgets():
+    # issue: Figure 3 to 3e7 samples with the appendix-D estimates at 1e6, 1e7 and 3e7
+    assert ml_eval_points(3e7, 100, 5) == [300_000, 1_000_000, 3_000_000, 10_000_000, 30_000_000]
+    assert ml_eval_points(1e8, 100, 3) == [10_000_000, 30_000_000, 100_000_000]
+
+
+def test_the_estimate_at_the_budget_is_always_taken_and_points_are_whole_minibatches():
+    points = ml_eval_points(5_050, 100, 4)
+    assert points[-1] == 5_000 or points[-1] == 5_100                 # the budget, rounded to a minibatch
+    assert all(p % 100 == 0 for p in points)
+    assert points == sorted(set(points)) and min(points) >= 1_000     # at least 10 minibatches
+
+
+@pytest.mark.parametrize("n", [1, 2, 6])
+def test_as_many_estimates_as_asked_when_the_grid_has_them(n):
+    assert len(ml_eval_points(3e7, 100, n)) == n
+
+
+def test_the_bound_grid_ends_at_the_budget_and_is_log_spaced():
+    grid = eval_grid(100, 1e6, per_decade=6)
+    assert grid[0] == 1_000 and grid[-1] == 1_000_000
+    assert 10_000 in grid and 100_000 in grid
+    assert len([p for p in grid if 10_000 <= p < 100_000]) == 6
