@@ -70,6 +70,8 @@ def test_bad_arguments_are_refused(capsys):
     (["fig3", "--hmc-burnin", "-5"], "argument --hmc-burnin: must be an integer >= 0"),
     (["fig3", "--is-samples", "1.5"], "argument --is-samples: must be an integer >= 1"),
     (["fullvb", "--nz", "0"], "argument --nz: must be an integer >= 1"),
+    (["fig2", "--weight-decay", "-0.1"], "argument --weight-decay: the weight decay must be a finite number >= 0"),
+    (["fig2", "--weight-decay", "tau"], "argument --weight-decay: expected '1/N' or a number >= 0, got 'tau'"),
 ])
 def test_every_flag_is_checked_where_it_is_parsed(capsys, args, message):
     assert main(args) == 2
@@ -94,3 +96,22 @@ def test_errors_outside_the_runs_are_one_line_messages(monkeypatch, capsys, exc,
     assert "Traceback" not in err and err.strip().count("\n") == 0
     monkeypatch.setattr(figures, "figure2", lambda *a, **k: (_ for _ in ()).throw(TrainingDiverged("diverged")))
     assert cli.main(["fig2", "--data", "synthetic", "--nz", "2", "--out", "/tmp/unused"]) == 3
+
+
+def test_weight_decay_flag_trains_a_separate_run_with_that_prior(tmp_path):
+    import json
+
+    import numpy as np
+
+    args = ["fig2", "--data", "synthetic", "--nz", "2", "--hidden", "8", "--lr", "0.05", "--out", str(tmp_path),
+            "--budget", "1000"]
+    assert main(args) == 0 and main(args + ["--weight-decay", "0"]) == 0
+    runs = tmp_path / "runs"
+    assert {p.name for p in runs.iterdir()} >= {"synthetic-nz2-h8-aevb", "synthetic-nz2-h8-aevb-wd0"}
+
+    def decay(name):
+        meta = json.loads(np.load(runs / name / "checkpoint.npz")["meta.json"].tobytes().decode())
+        return meta["optimizer"]["hyperparameters"]["weight_decay"]
+
+    assert decay("synthetic-nz2-h8-aevb-wd0") == 0.0
+    assert decay("synthetic-nz2-h8-aevb") > 0.0                          # 1/N, the default

@@ -37,6 +37,18 @@ def _budget(text):
     return v
 
 
+def _weight_decay(text):
+    if text == "1/N":
+        return text
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected '1/N' or a number >= 0, got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"the weight decay must be a finite number >= 0, got {text!r}")
+    return v
+
+
 def _lr(text):
     if text == "auto":
         return text
@@ -59,6 +71,10 @@ def _common(p, budget="1e6"):
     p.add_argument("--lr", type=_lr, default=None,
                    help="Adagrad step size, or 'auto' to pick from {0.01, 0.02, 0.1} on a pilot (default auto)")
     p.add_argument("--pilot", type=_budget, default=None, help="pilot samples per candidate step size (default 5e4)")
+    p.add_argument("--weight-decay", type=_weight_decay, default=None,
+                   help="weight of the Gaussian prior on the parameters: '1/N' (default: N(0, I) on the summed "
+                        "objective, per datapoint) or a number >= 0 (0: maximum likelihood); other than 1/N, "
+                        "it is part of the run folder's name")
     p.add_argument("--seed", type=nonnegative_int, default=None)
     p.add_argument("--hidden", type=positive_int, default=None,
                    help="hidden units (default: the paper's: 500 MNIST, 200 Frey Faces, 100 in Figure 3)")
@@ -76,7 +92,7 @@ def _common(p, budget="1e6"):
 
 
 def _options(args, *extra):
-    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points", "dtype") + extra
+    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points", "dtype", "weight_decay") + extra
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 

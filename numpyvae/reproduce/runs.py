@@ -63,6 +63,8 @@ def run_name(spec):
         parts.append("ml")
     if spec.get("dtype", "float32") != "float32":
         parts.append(spec["dtype"])
+    if spec.get("weight_decay", "1/N") != "1/N":
+        parts.append(f"wd{spec['weight_decay']:g}")
     return "-".join(parts)
 
 
