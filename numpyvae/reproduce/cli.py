@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from ..cli.arguments import Parser, UsageError, nonnegative_int, positive_int
+from ..cli.arguments import Parser, UsageError, nonnegative_int, positive_float, positive_int
 from . import paper
 
 
@@ -71,6 +71,9 @@ def _common(p, budget="1e6"):
     p.add_argument("--lr", type=_lr, default=None,
                    help="Adagrad step size, or 'auto' to pick from {0.01, 0.02, 0.1} on a pilot (default auto)")
     p.add_argument("--pilot", type=_budget, default=None, help="pilot samples per candidate step size (default 5e4)")
+    p.add_argument("--init-scale", type=positive_float, default=None,
+                   help="standard deviation of the initial weights and biases (default 0.01: the paper's "
+                        "N(0, 0.01) read as a standard deviation); other than 0.01, part of the run folder's name")
     p.add_argument("--weight-decay", type=_weight_decay, default=None,
                    help="weight of the Gaussian prior on the parameters: '1/N' (default: N(0, I) on the summed "
                         "objective, per datapoint) or a number >= 0 (0: maximum likelihood); other than 1/N, "
@@ -92,7 +95,7 @@ def _common(p, budget="1e6"):
 
 
 def _options(args, *extra):
-    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points", "dtype", "weight_decay") + extra
+    keys = ("lr", "pilot", "seed", "binarize", "protocol", "hidden", "eval_points", "dtype", "weight_decay", "init_scale") + extra
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 

@@ -45,7 +45,7 @@ def make_spec(data, nz, method, budget, out, **options):
         if data not in paper.HIDDEN:
             raise ValueError(f"no default hidden size for data set {data!r}; pass hidden=")
         spec["hidden"] = paper.HIDDEN[data]
-    for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals", "eval_points"):
+    for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals", "eval_points", "init_scale"):
         if options.get(k) is not None:
             spec[k] = options[k]
     return spec
@@ -65,6 +65,8 @@ def run_name(spec):
         parts.append(spec["dtype"])
     if spec.get("weight_decay", "1/N") != "1/N":
         parts.append(f"wd{spec['weight_decay']:g}")
+    if float(spec.get("init_scale", paper.INIT_SCALE)) != paper.INIT_SCALE:
+        parts.append(f"init{float(spec['init_scale']):g}")
     return "-".join(parts)
 
 
@@ -105,7 +107,7 @@ def model_config(spec, input_dim):
     cross-entropy for binary-likelihood data, else squared error)."""
     common = {"input_dim": int(input_dim), "hidden_sizes": [spec["hidden"]], "latent_dim": spec["nz"],
               "activation": "tanh", "dtype": spec.get("dtype", "float32"), "init": "normal",
-              "init_scale": paper.INIT_SCALE}
+              "init_scale": float(spec.get("init_scale", paper.INIT_SCALE))}
     if spec["method"] == "autoencoder":
         loss = "bernoulli" if likelihood_of(spec["data"]) == "bernoulli" else "squared_error"
         return "autoencoder", dict(common, loss=loss)
