@@ -70,6 +70,7 @@ def test_bad_arguments_are_refused(capsys):
     (["fig3", "--hmc-burnin", "-5"], "argument --hmc-burnin: must be an integer >= 0"),
     (["fig3", "--is-samples", "1.5"], "argument --is-samples: must be an integer >= 1"),
     (["fullvb", "--nz", "0"], "argument --nz: must be an integer >= 1"),
+    (["fig2", "--methods", "aevb,mcem"], "argument --methods: expected methods of Figure 2 (aevb, wake_sleep)"),
     (["fig2", "--init-scale", "0"], "argument --init-scale: must be a finite number > 0, got '0'"),
     (["fig2", "--weight-decay", "-0.1"], "argument --weight-decay: the weight decay must be a finite number >= 0"),
     (["fig2", "--weight-decay", "tau"], "argument --weight-decay: expected '1/N' or a number >= 0, got 'tau'"),
@@ -124,8 +125,9 @@ def test_init_scale_flag_trains_a_separate_run_from_that_initialisation(tmp_path
     import numpy as np
 
     args = ["fig2", "--data", "synthetic", "--nz", "2", "--hidden", "8", "--lr", "0.05", "--out", str(tmp_path),
-            "--budget", "1000", "--init-scale", "0.3"]
+            "--budget", "1000", "--init-scale", "0.3", "--methods", "aevb"]
     assert main(args) == 0
+    assert not (tmp_path / "runs" / "synthetic-nz2-h8-wake_sleep-init0.3").exists()    # only the method asked
     path = tmp_path / "runs" / "synthetic-nz2-h8-aevb-init0.3" / "checkpoint.npz"
     meta = json.loads(np.load(path)["meta.json"].tobytes().decode())
     assert meta["model"]["config"]["init_scale"] == 0.3

@@ -37,6 +37,15 @@ def _budget(text):
     return v
 
 
+def _fig2_methods(text):
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in methods if m not in ("aevb", "wake_sleep")]
+    if not methods or bad:
+        raise argparse.ArgumentTypeError(f"expected methods of Figure 2 (aevb, wake_sleep), comma-separated, "
+                                         f"got {text!r}")
+    return ",".join(methods)
+
+
 def _weight_decay(text):
     if text == "1/N":
         return text
@@ -108,6 +117,9 @@ def build_parser():
     p.add_argument("--data", choices=("mnist", "frey", "synthetic"), default="mnist",
                    help="data set (synthetic: a tiny built-in set for smoke tests)")
     p.add_argument("--nz", type=_ints, default=None, help="latent sizes (default: the paper's for --data)")
+    p.add_argument("--methods", type=_fig2_methods, default="aevb,wake_sleep",
+                   help="comma-separated methods to train (default aevb,wake_sleep); the figure draws every "
+                        "method whose run folder exists")
     p.add_argument("--no-train", action="store_true",
                    help="train nothing: draw the run folders as they are (runs in progress included)")
     _common(p)
@@ -238,8 +250,9 @@ def _main(argv):
         if args.nz is None and args.data not in paper.FIG2_NZ:
             print(f"--nz is required for --data {args.data}", file=sys.stderr)
             return 2
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         figures.figure2(args.data, args.nz or paper.FIG2_NZ[args.data], args.budget, args.out,
-                        train=not args.no_train, **common)
+                        train=not args.no_train, methods=methods, **common)
     elif args.command == "fig3":
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         ml = {k: getattr(args, k) for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals")

@@ -71,14 +71,19 @@ def _data_title(data):
 
 
 # ---------------------------------------------------------------------------------------------- Figure 2
-def figure2(data, nzs, budget, out, jobs=1, log=print, scheduler=None, train=True, **options):
+def figure2(data, nzs, budget, out, jobs=1, log=print, scheduler=None, train=True, methods=FIG2_METHODS,
+            **options):
     """K&W Figure 2: lower bound vs training samples, AEVB (train, test) and wake-sleep, one panel per N_z,
-    each beside the paper's curves. Trains or resumes the runs (``train=False``: draws the run folders
-    as they are, runs in progress included), then writes into ``<out>/fig2/``: the figures and table of
-    :func:`render_figure2` and ``<data>_curves.csv`` (every evaluation of every run)."""
+    each beside the paper's curves. Trains or resumes the runs of ``methods`` (``train=False``: draws
+    the run folders as they are, runs in progress included), then writes into ``<out>/fig2/``: the
+    figures and table of :func:`render_figure2` (with every method's run folder that exists) and
+    ``<data>_curves.csv`` (every evaluation of every run)."""
+    unknown = [m for m in methods if m not in FIG2_METHODS]
+    if unknown:
+        raise ValueError(f"methods: Figure 2 has the methods {', '.join(FIG2_METHODS)}; got {', '.join(unknown)}")
     specs = {(nz, m): make_spec(data, nz, m, budget, out, **options) for nz in nzs for m in FIG2_METHODS}
     if train:
-        run_all(list(specs.values()), jobs, log, scheduler)
+        run_all([spec for (nz, m), spec in specs.items() if m in methods], jobs, log, scheduler)
     runs = {k: read_run(run_dir(spec)) for k, spec in specs.items()}
     fig_dir = Path(out) / "fig2"
     result = render_figure2(data, nzs, runs, fig_dir)
