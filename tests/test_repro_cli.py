@@ -132,3 +132,21 @@ def test_init_scale_flag_trains_a_separate_run_from_that_initialisation(tmp_path
     meta = json.loads(np.load(path)["meta.json"].tobytes().decode())
     assert meta["model"]["config"]["init_scale"] == 0.3
     assert not (tmp_path / "runs" / "synthetic-nz2-h8-aevb").exists()
+
+
+def test_variants_tables_every_run_with_its_settings_at_equal_budget(tmp_path):
+    base = ["fig2", "--data", "synthetic", "--nz", "2", "--hidden", "8", "--lr", "0.05", "--budget", "1000",
+            "--methods", "aevb"]
+    assert main(base + ["--out", str(tmp_path / "a")]) == 0
+    assert main(base + ["--out", str(tmp_path / "b"), "--seed", "3", "--weight-decay", "0"]) == 0
+    docs = tmp_path / "docs"
+    assert main(["variants", "--out", str(tmp_path / "a"), "--out", str(tmp_path / "b"), "--docs", str(docs),
+                 "--budgets", "1000"]) == 0
+    rows = {r["folder"]: r for r in _rows(docs / "reproduction" / "variants.csv")}
+    a, b = rows["a/synthetic-nz2-h8-aevb"], rows["b/synthetic-nz2-h8-aevb-seed3-wd0"]
+    assert (a["seed"], a["weight_decay"], b["seed"], b["weight_decay"]) == ("0", "1/N", "3", "0.0")
+    logged = {r["samples"]: r for r in _rows(tmp_path / "b" / "runs" / "synthetic-nz2-h8-aevb-seed3-wd0" / "log.csv")}
+    assert float(b["test"]) == pytest.approx(float(logged["1000"]["test_bound"]))
+    assert float(a["test"]) != float(b["test"])
+    assert "| synthetic | 2 | aevb | 3 |" in (docs / "reproduction" / "variants.md").read_text()
+    assert main(["variants", "--out", str(tmp_path / "nowhere"), "--docs", str(docs)]) == 2

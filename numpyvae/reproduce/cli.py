@@ -58,6 +58,13 @@ def _weight_decay(text):
     return v
 
 
+def _budgets(text):
+    values = tuple(_budget(t.strip()) for t in text.split(",") if t.strip())
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated sample counts such as 1e6,1e7, got {text!r}")
+    return values
+
+
 def _lr(text):
     if text == "auto":
         return text
@@ -177,6 +184,15 @@ def build_parser():
     p.add_argument("--out", default="results/reproduction")
     p.add_argument("--docs", default="docs")
 
+    p = sub.add_parser("variants", help="runs that change one of the paper's settings (under several --out folders), "
+                                        "at 1e6, 1e7 and 1e8 samples beside the paper: <docs>/reproduction/variants.csv "
+                                        "and variants.md; trains nothing")
+    p.add_argument("--out", action="append", required=True, metavar="FOLDER",
+                   help="a folder holding runs/ (repeat for several)")
+    p.add_argument("--docs", default="docs", help="docs folder (default docs)")
+    p.add_argument("--budgets", type=_budgets, default=(1_000_000, 10_000_000, 100_000_000),
+                   help="comma-separated sample counts to compare at (default 1e6,1e7,1e8)")
+
     p = sub.add_parser("run-one", help=argparse.SUPPRESS)
     p.add_argument("spec")
     return parser
@@ -233,6 +249,22 @@ def _main(argv):
                        fig3_data=args.fig3_data, fig3_hidden=args.fig3_hidden, machine=args.machine, **options)
         (dest / "command.txt").write_text("python -m numpyvae.reproduce " + " ".join(argv) + "\n")
         print(dest)
+        return 0
+    if args.command == "variants":
+        from .collect import write_rows
+        from .variants import SETTINGS, variant_rows, variants_markdown
+        missing = [o for o in args.out if not os.path.isdir(os.path.join(o, "runs"))]
+        if missing:
+            print(f"--out {missing[0]}: no runs/ folder there", file=sys.stderr)
+            return 2
+        rows = variant_rows(args.out, args.budgets)
+        dest = os.path.join(args.docs, "reproduction")
+        os.makedirs(dest, exist_ok=True)
+        write_rows(os.path.join(dest, "variants.csv"), rows,
+                   ("folder", "data", "n_z", "method", *SETTINGS, "samples", "train", "test", "paper_test"))
+        with open(os.path.join(dest, "variants.md"), "w") as f:
+            f.write("Collected with `python -m numpyvae.reproduce " + " ".join(argv) + "`\n\n" + variants_markdown(rows))
+        print(os.path.join(dest, "variants.md"))
         return 0
     if args.command == "report":
         from .report import write_report
