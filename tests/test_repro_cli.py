@@ -149,4 +149,7 @@ def test_variants_tables_every_run_with_its_settings_at_equal_budget(tmp_path):
     assert float(b["test"]) == pytest.approx(float(logged["1000"]["test_bound"]))
     assert float(a["test"]) != float(b["test"])
     assert "| synthetic | 2 | aevb | 3 |" in (docs / "reproduction" / "variants.md").read_text()
+    assert main(["report", "--out", str(tmp_path / "a"), "--docs", str(docs)]) == 0       # the page includes it
+    page = (docs / "reproduction.md").read_text()
+    assert "Runs that change one setting" in page and "| synthetic | 2 | aevb | 3 |" in page
     assert main(["variants", "--out", str(tmp_path / "nowhere"), "--docs", str(docs)]) == 2

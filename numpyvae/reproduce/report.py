@@ -398,6 +398,11 @@ def write_report(out, docs):
     limits = _read(ctx.docs / "reproduction_limits.md")
     if limits:
         parts += ["", limits]
+    variants = _read(ctx.docs / "reproduction" / "variants.md")
+    if variants:
+        parts += ["", "### Runs that change one setting (`reproduction/variants.md`)", "",
+                  "Each run changes one of the paper's settings against the default run of its panel; test - "
+                  "paper is our test bound minus the paper's test curve at the same budget.", "", variants]
     path = ctx.docs / "reproduction.md"
     path.write_text("\n".join(parts).rstrip() + "\n")
     return path
