@@ -26,13 +26,14 @@ Usage::
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-KERNEL_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+from isolated import measuring_env, run_worker  # noqa: E402
+
 WHOLE = 1 << 40                     # a block size larger than any vector: one pass per operation
 
 
@@ -226,16 +227,12 @@ def main(argv=None):
           f"--rounds {args.rounds}")
     print("MNIST model 784-500-20, median wall ms per call (process CPU ms) over interleaved rounds")
     for threads in args.threads:
-        env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
-        unset = {k: env.pop(k) for k in KERNEL_OVERRIDES if k in env}
+        env, unset = measuring_env(threads)
         cfg = {"dtype": args.dtype, "batch": args.batch, "optimizer": args.optimizer, "threads": threads,
                "rounds": args.rounds, "block_s": args.block_s}
-        proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr)
-            return proc.returncode
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = run_worker(__file__, cfg, env)
+        if out is None:
+            return 1
         print(f"\n{threads} thread(s); OpenBLAS kernels {out['kernels']}, numpy {out['numpy']}; "
               + ("unset for this run: " + ", ".join(f"{k}={v}" for k, v in unset.items()) if unset
                  else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"))

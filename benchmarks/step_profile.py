@@ -38,15 +38,15 @@ kernels that OpenBLAS 0.3.31 picks there by itself.)
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-KERNEL_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-"""Removed from the measuring processes unless --coretype is given: the step is judged under
-OpenBLAS's own kernel choice (tests and CI keep the environment as it is)."""
+if str(REPO / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+from isolated import measuring_env, run_worker  # noqa: E402
+# the kernel overrides are removed from the measuring processes unless --coretype is given: the
+# step is judged under OpenBLAS's own kernel choice (tests and CI keep the environment as it is)
 
 
 # ---------------------------------------------------------------------------------------- worker
@@ -340,19 +340,11 @@ def main(argv=None):
                    "pin": args.pin, "detail": args.detail,
                    "stages": args.stages, "stage_steps": args.stage_steps,
                    "baseline": str(Path(args.baseline).resolve()) if args.baseline else None}
-            env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
-            unset = {}
-            if args.coretype:
-                env["OPENBLAS_CORETYPE"] = args.coretype
-            else:                                                     # OpenBLAS's own kernel choice
-                unset = {k: env.pop(k) for k in KERNEL_OVERRIDES if k in env}
+            env, unset = measuring_env(threads, args.coretype)   # else OpenBLAS's own kernel choice
             cfg["unset"] = unset
-            proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
-                                  capture_output=True, text=True)
-            if proc.returncode != 0:
-                sys.stderr.write(proc.stderr)
-                return proc.returncode
-            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            out = run_worker(__file__, cfg, env)
+            if out is None:
+                return 1
             rows.append({"dtype": dtype, "threads": threads, **out})
             _print_block(dtype, threads, out)
     if args.json:

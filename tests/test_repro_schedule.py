@@ -28,3 +28,20 @@ def test_the_bound_grid_ends_at_the_budget_and_is_log_spaced():
     assert grid[0] == 1_000 and grid[-1] == 1_000_000
     assert 10_000 in grid and 100_000 in grid
     assert len([p for p in grid if 10_000 <= p < 100_000]) == 6
+
+
+def test_zero_estimates_is_refused_not_read_as_all():
+    with pytest.raises(ValueError, match="ml_evals must be an integer >= 1"):
+        ml_eval_points(3e7, 100, 0)
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"weight_decay": "tau"}, "weight_decay .* must be a real number"),
+    ({"weight_decay": -1e-3}, "weight_decay .* must be a finite number >= 0"),
+    ({"init_scale": 0.0}, "init_scale must be a positive number"),
+])
+def test_a_run_spec_refuses_a_bad_prior_weight_or_initial_scale(options, message):
+    from numpyvae.reproduce.runs import make_spec
+
+    with pytest.raises(ValueError, match=message):
+        make_spec("frey", 5, "aevb", 1e6, "/tmp/unused", **options)

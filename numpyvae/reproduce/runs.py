@@ -20,6 +20,7 @@ from ..evaluation.marginal_likelihood import hmc_marginal_likelihood
 from ..models.registry import build_model as build_registered_model
 from ..training import Trainer, TrainingDiverged
 from ..training.checkpoint import read_checkpoint
+from ..arrays.validation import check_nonnegative, check_positive, check_positive_int
 from ..training.files import atomic_write_text
 from . import paper
 
@@ -48,6 +49,10 @@ def make_spec(data, nz, method, budget, out, **options):
     for k in ("ml_points", "is_samples", "hmc_samples", "hmc_burnin", "ml_evals", "eval_points", "init_scale"):
         if options.get(k) is not None:
             spec[k] = options[k]
+    if spec["weight_decay"] != "1/N":                                 # '1/N' or a number >= 0
+        spec["weight_decay"] = check_nonnegative("weight_decay ('1/N' or a number >= 0)", spec["weight_decay"])
+    if "init_scale" in spec:
+        spec["init_scale"] = check_positive("init_scale", spec["init_scale"])
     return spec
 
 
@@ -212,7 +217,7 @@ def ml_eval_points(budget, batch_size, n=4):
     budgets 1e3, 3e3, 1e4, 3e4, ... below the budget (at least 10 minibatches), and the budget
     itself; so a run to 3e7 with n = 5 is estimated at 3e5, 1e6, 3e6, 1e7 and 3e7, the budgets at
     which the paper's Figure 3 and the tables compare."""
-    n = int(n)
+    n = check_positive_int("ml_evals", n)
     lo = 10 * batch_size
     grid = [m * 10 ** k for k in range(3, 13) for m in (1, 3)]
     pts = [p for p in grid if lo <= p < budget] + [int(budget)]
