@@ -45,3 +45,13 @@ def test_a_run_spec_refuses_a_bad_prior_weight_or_initial_scale(options, message
 
     with pytest.raises(ValueError, match=message):
         make_spec("frey", 5, "aevb", 1e6, "/tmp/unused", **options)
+
+
+def test_the_variants_table_shows_a_run_without_a_recorded_step_size():
+    from numpyvae.reproduce.variants import variants_markdown
+
+    row = {"data": "mnist", "n_z": 3, "method": "aevb", "seed": 0, "lr": None, "weight_decay": "1/N",
+           "init_scale": 0.01, "n_train": None, "samples": 10 ** 6, "train": -150.0, "test": -151.0,
+           "paper_test": -152.9, "folder": "out/run"}
+    line = variants_markdown([row]).splitlines()[-1]
+    assert "| n/a |" in line and "| +1.9 |" in line

@@ -61,7 +61,8 @@ def variants_markdown(rows):
     for r in sorted(rows, key=lambda r: (r["data"], r["n_z"], r["method"], r["samples"], r["test"] is None,
                                           -(r["test"] or 0))):
         diff = None if r["paper_test"] is None else r["test"] - r["paper_test"]
-        lines.append(f"| {r['data']} | {r['n_z']} | {r['method']} | {r['seed']} | {r['lr']:g} | {r['weight_decay']} | "
+        lr = "n/a" if r["lr"] is None else f"{r['lr']:g}"
+        lines.append(f"| {r['data']} | {r['n_z']} | {r['method']} | {r['seed']} | {lr} | {r['weight_decay']} | "
                      f"{r['init_scale']:g} | {r['n_train'] or 'all'} | {fmt_samples(r['samples'])} | "
                      f"{fmt(r['train'])} | {fmt(r['test'])} | {fmt(r['paper_test'])} | {fmt(diff, signed=True)} | "
                      f"{r['folder']} |")
