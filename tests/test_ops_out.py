@@ -51,6 +51,9 @@ def test_linear_out_arrays_and_the_skipped_input_gradient(dtype):
     assert none is None
     np.testing.assert_array_equal(dW3, dW)
     np.testing.assert_array_equal(db3, db)
+    dx4, no_W, no_b = ops.linear_backward(dy, cache2, need_params=False)
+    assert no_W is None and no_b is None
+    np.testing.assert_array_equal(dx4, dx)
 
 
 @pytest.mark.parametrize("logits_shape", [(2, 3, 5), (3, 5), (4, 1, 5)])

@@ -23,6 +23,23 @@ def test_log_joint_gradients_match_finite_differences(likelihood):
     assert report.passed(1e-6), report.table()
 
 
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian_sigmoid", "gaussian"])
+def test_log_joint_without_parameter_gradients_gives_the_same_dz(likelihood):
+    # HMC asks for dz alone (need_params=False); it must be the very dz of the full backward pass
+    rng = np.random.default_rng(4)
+    model = nv.VAE(6, (5, 4), 3, likelihood=likelihood, dtype=np.float64, rng=2, init="glorot")
+    x = rng.uniform(0.05, 0.95, size=(7, 6))
+    z = rng.standard_normal((7, 3))
+    w = rng.standard_normal(7)
+    logp, grads, dz = log_joint(model, x, z, w)
+    logp2, grads2, dz2 = log_joint(model, x, z, w, need_params=False)
+    assert grads and grads2 == {}
+    np.testing.assert_array_equal(logp2, logp)
+    np.testing.assert_array_equal(dz2, dz)
+    _, gu = potential_and_grad(model, x, z)
+    np.testing.assert_array_equal(gu, -log_joint(model, x, z, np.ones(7))[2])
+
+
 def test_potential_is_minus_log_joint_per_datapoint():
     rng = np.random.default_rng(1)
     model = nv.VAE(6, (5,), 2, dtype=np.float64, rng=1)

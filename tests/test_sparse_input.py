@@ -47,6 +47,9 @@ def test_skipping_zero_columns_agrees_with_the_plain_product(zero_columns, dtype
     assert none is None
     np.testing.assert_array_equal(dW2, dW)
     np.testing.assert_array_equal(db2, db)
+    dx3, no_W, no_b = linear_skip_zero_columns_backward(dy, cache, need_params=False)
+    assert no_W is None and no_b is None
+    np.testing.assert_array_equal(dx3, dx)
 
 
 def test_mostly_used_columns_take_the_plain_product():

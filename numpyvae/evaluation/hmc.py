@@ -43,9 +43,12 @@ DEFAULT_N_SEARCH = 30
 
 
 def potential_and_grad(model, x, z):
-    r"""U(z_b) = -log p(x_b, z_b) and dU/dz_b for every chain.   Shapes: (B, D), (B, Z) -> (B,), (B, Z)."""
+    r"""U(z_b) = -log p(x_b, z_b) and dU/dz_b for every chain.   Shapes: (B, D), (B, Z) -> (B,), (B, Z).
+
+    The decoder's parameter gradients are not computed (``need_params=False``): the chains need dU/dz alone.
+    """
     ones = model.backend.xp.ones(x.shape[0], dtype=model.dtype)      # per-datapoint gradient (w_b = 1)
-    logp, _, dz = log_joint(model, x, z, ones)
+    logp, _, dz = log_joint(model, x, z, ones, need_params=False)
     return -logp, -dz
 
 

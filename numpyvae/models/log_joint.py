@@ -12,7 +12,7 @@ Both reuse the decoder's hand-written backward pass and the registered Gaussian 
 from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_forward
 
 
-def log_joint(model, x, z, dlogp=None):
+def log_joint(model, x, z, dlogp=None, need_params=True):
     r"""log p(x_b, z_b) for every datapoint, and optionally its weighted gradients.
 
     Parameters
@@ -27,6 +27,9 @@ def log_joint(model, x, z, dlogp=None):
         Upstream weights w_b. When given, the gradients of F = sum_b w_b log p(x_b, z_b) are
         returned as well: w_b = 1/B gives the batch mean, w_b = 1 the per-datapoint gradient
         with respect to z_b (each z_b enters only its own term).
+    need_params : bool
+        With ``dlogp``: False skips the decoder's parameter gradients (``grads`` is then empty), which
+        HMC, needing dF/dz alone, does not use; dz is the same either way.
 
     Returns
     -------
@@ -44,6 +47,6 @@ def log_joint(model, x, z, dlogp=None):
     if dlogp is None:
         return logp
     dout = model.decoder.log_prob_backward(dlogp, ll_cache)           # each (B, D)
-    dz_lik, grads = model.decoder.backward(dout, dec_cache)           # (B, Z)
+    dz_lik, grads = model.decoder.backward(dout, dec_cache, need_params=need_params)   # (B, Z)
     dz = dz_lik + log_standard_normal_backward(dlogp, pz_cache)       # z feeds the decoder and the prior
     return logp, grads, dz

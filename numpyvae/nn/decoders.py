@@ -61,12 +61,13 @@ class BernoulliDecoder:
         logits, head_cache = self.logits_head.forward(params, h, workspace)  # (N, D)
         return {"logits": logits.reshape(*lead, -1)}, (trunk_cache, head_cache, lead)
 
-    def backward(self, dout, cache, workspace=None):
-        """Shapes: {"logits": (..., D)} -> dz (..., Z), parameter grads."""
+    def backward(self, dout, cache, workspace=None, need_params=True):
+        """Shapes: {"logits": (..., D)} -> dz (..., Z), parameter grads (``need_params=False``: dz alone,
+        an empty dict)."""
         trunk_cache, head_cache, lead = cache
         dlogits = dout["logits"].reshape(-1, self.output_dim)         # (N, D)
-        dh, grads = self.logits_head.backward(dlogits, head_cache, workspace)  # (N, H)
-        dz, trunk_grads = self.trunk.backward(dh, trunk_cache, workspace)      # (N, Z)
+        dh, grads = self.logits_head.backward(dlogits, head_cache, workspace, need_params=need_params)  # (N, H)
+        dz, trunk_grads = self.trunk.backward(dh, trunk_cache, workspace, need_params=need_params)      # (N, Z)
         grads.update(trunk_grads)
         return dz.reshape(*lead, -1), grads
 
@@ -153,10 +154,11 @@ class GaussianDecoder:
         out = {"mean": mean.reshape(*lead, -1), "logvar": logvar}
         return out, (trunk_cache, mean_cache, sig_cache, logvar_cache, lead)
 
-    def backward(self, dout, cache, workspace=None):
+    def backward(self, dout, cache, workspace=None, need_params=True):
         """Shapes: {"mean": (..., D), "logvar": (..., D)} -> dz (..., Z), parameter grads.
 
         With a fixed sigma, ``dout["logvar"]`` is ignored (logvar is no function of z).
+        ``need_params=False``: dz alone, an empty dict.
         """
         trunk_cache, mean_cache, sig_cache, logvar_cache, lead = cache
         ws = as_workspace(workspace)
@@ -165,13 +167,13 @@ class GaussianDecoder:
             da = sigmoid_backward(dmean, sig_cache, out=ws.empty(f"{self.name}:dmean_pre", dmean.shape, dmean))
         else:
             da = dmean
-        dh, grads = self.mean_head.backward(da, mean_cache, ws)       # (N, H)
+        dh, grads = self.mean_head.backward(da, mean_cache, ws, need_params=need_params)   # (N, H)
         if self.logvar_head is not None:
             dlogvar = dout["logvar"].reshape(-1, self.output_dim)     # (N, D)
-            dh_logvar, logvar_grads = self.logvar_head.backward(dlogvar, logvar_cache, ws)
+            dh_logvar, logvar_grads = self.logvar_head.backward(dlogvar, logvar_cache, ws, need_params=need_params)
             grads.update(logvar_grads)
             dh += dh_logvar                                           # (N, H)  h feeds both heads
-        dz, trunk_grads = self.trunk.backward(dh, trunk_cache, ws)    # (N, Z)
+        dz, trunk_grads = self.trunk.backward(dh, trunk_cache, ws, need_params=need_params)   # (N, Z)
         grads.update(trunk_grads)
         return dz.reshape(*lead, -1), grads
 

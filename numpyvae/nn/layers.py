@@ -48,21 +48,23 @@ class Dense:
                                                     workspace=ws.scope(f"{self.name}:"))
         return linear_forward(x, params[f"{self.name}.W"], params[f"{self.name}.b"], out=y)
 
-    def backward(self, dy, cache, workspace=None, need_dx=True):
+    def backward(self, dy, cache, workspace=None, need_dx=True, need_params=True):
         """Shapes: dy (N, out_dim) -> dx (N, in_dim), {W: (in_dim, out_dim), b: (out_dim,)}.
 
-        ``need_dx=False`` skips the input gradient (returned as None).
+        ``need_dx=False`` skips the input gradient (returned as None); ``need_params=False`` skips
+        the parameter gradients (an empty dict).
         """
         ws = as_workspace(workspace)
         dx = ws.empty(f"{self.name}:dx", (dy.shape[0], self.in_dim), dy) if need_dx else None
-        dW = ws.empty(f"{self.name}.W:grad", (self.in_dim, self.out_dim), dy)
-        db = ws.empty(f"{self.name}.b:grad", (self.out_dim,), dy)
+        dW = ws.empty(f"{self.name}.W:grad", (self.in_dim, self.out_dim), dy) if need_params else None
+        db = ws.empty(f"{self.name}.b:grad", (self.out_dim,), dy) if need_params else None
         if self.skip_zero_columns:
             dx, dW, db = linear_skip_zero_columns_backward(dy, cache, out=(dx, dW, db), need_dx=need_dx,
-                                                           workspace=ws.scope(f"{self.name}:"))
+                                                           workspace=ws.scope(f"{self.name}:"),
+                                                           need_params=need_params)
         else:
-            dx, dW, db = linear_backward(dy, cache, out=(dx, dW, db), need_dx=need_dx)
-        return dx, {f"{self.name}.W": dW, f"{self.name}.b": db}
+            dx, dW, db = linear_backward(dy, cache, out=(dx, dW, db), need_dx=need_dx, need_params=need_params)
+        return dx, ({f"{self.name}.W": dW, f"{self.name}.b": db} if need_params else {})
 
 
 class MLP:
@@ -112,10 +114,11 @@ class MLP:
             caches.append((lin_cache, act_cache))
         return h, caches
 
-    def backward(self, dh, caches, workspace=None, need_dx=True):
+    def backward(self, dh, caches, workspace=None, need_dx=True, need_params=True):
         """Shapes: dh (N, sizes[-1]) -> dx (N, sizes[0]), grads of every layer's W and b.
 
-        ``need_dx=False`` skips the gradient of the MLP's input (returned as None).
+        ``need_dx=False`` skips the gradient of the MLP's input (returned as None);
+        ``need_params=False`` skips the parameter gradients (an empty dict).
         """
         _, act_backward = ACTIVATIONS[self.activation]
         ws = as_workspace(workspace)
@@ -123,6 +126,7 @@ class MLP:
         for i in reversed(range(len(self.layers))):
             layer, (lin_cache, act_cache) = self.layers[i], caches[i]
             da = act_backward(dh, act_cache, out=ws.empty(f"{layer.name}:da", dh.shape, dh))   # (N, h_i)
-            dh, layer_grads = layer.backward(da, lin_cache, ws, need_dx=need_dx or i > 0)     # (N, h_{i-1})
+            dh, layer_grads = layer.backward(da, lin_cache, ws, need_dx=need_dx or i > 0,       # (N, h_{i-1})
+                                             need_params=need_params)
             grads.update(layer_grads)
         return dh, grads

@@ -22,7 +22,7 @@ def linear_forward(x, W, b, out=None):
     return y, (x, W)
 
 
-def linear_backward(dy, cache, out=None, need_dx=True):
+def linear_backward(dy, cache, out=None, need_dx=True, need_params=True):
     r"""Gradients of y = x W + b.
 
     dL/dx = dy W^T     (N, I)
@@ -32,11 +32,15 @@ def linear_backward(dy, cache, out=None, need_dx=True):
     ``out``, optional: a tuple ``(dx, dW, db)`` of arrays to write into (an entry may be None).
     ``need_dx=False`` skips the product dy W^T and returns ``dx = None``: the layer that reads the
     data needs no input gradient, and that product costs as much as the forward pass.
+    ``need_params=False`` skips x^T dy and the sum and returns ``dW = db = None``: a gradient with
+    respect to the input alone (HMC's dU/dz), where x^T dy would cost as much as the forward pass.
     """
     x, W = cache
     xp = array_module(dy)
     dx_out, dW_out, db_out = (None, None, None) if out is None else out
     dx = xp.matmul(dy, W.T, out=dx_out) if need_dx else None         # (N, I)
+    if not need_params:
+        return dx, None, None
     dW = xp.matmul(x.T, dy, out=dW_out)                               # (I, O)  BLAS reads x.T in place
     db = sum_first_axis(dy, out=db_out)                               # (O,)
     return dx, dW, db
@@ -81,7 +85,7 @@ def linear_skip_zero_columns_forward(x, W, b, out=None, workspace=None):
     return y, (x, W, S, x_S)
 
 
-def linear_skip_zero_columns_backward(dy, cache, out=None, need_dx=True, workspace=None):
+def linear_skip_zero_columns_backward(dy, cache, out=None, need_dx=True, workspace=None, need_params=True):
     r"""Gradients of y = x_S W_S + b (:func:`linear_skip_zero_columns_forward`).
 
     dL/dW_i = sum_n x_ni dy_n = x_S^T dy  for i in S,   and exactly 0 for i outside S (x_ni = 0, all n)
@@ -92,11 +96,13 @@ def linear_skip_zero_columns_backward(dy, cache, out=None, need_dx=True, workspa
     """
     x, W, S, x_S = cache
     if S is None:
-        return linear_backward(dy, (x, W), out=out, need_dx=need_dx)
+        return linear_backward(dy, (x, W), out=out, need_dx=need_dx, need_params=need_params)
     dx_out, dW_out, db_out = (None, None, None) if out is None else out
     I, O = W.shape
     k = S.size
     dx = np.matmul(dy, W.T, out=dx_out) if need_dx else None          # (N, I)
+    if not need_params:
+        return dx, None, None
     dW = np.empty((I, O), dtype=dy.dtype) if dW_out is None else dW_out
     dW_S = as_workspace(workspace).empty("skip_zero_columns:dW_S", (I * O,), dy)[:k * O].reshape(k, O)
     np.matmul(x_S.T, dy, out=dW_S)                                    # (|S|, O)  x_S^T dy
