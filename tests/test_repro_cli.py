@@ -139,6 +139,9 @@ def test_variants_tables_every_run_with_its_settings_at_equal_budget(tmp_path):
             "--methods", "aevb"]
     assert main(base + ["--out", str(tmp_path / "a")]) == 0
     assert main(base + ["--out", str(tmp_path / "b"), "--seed", "3", "--weight-decay", "0"]) == 0
+    assert main(["fig3", "--data", "synthetic", "--n-train", "200", "--methods", "aevb", "--budget", "1000",   # a
+                 "--lr", "0.05", "--ml-points", "5", "--hmc-burnin", "4", "--hmc-samples", "3", "--is-samples", "5",
+                 "--ml-evals", "1", "--out", str(tmp_path / "a")]) == 0          # Figure 3 run beside them
     docs = tmp_path / "docs"
     assert main(["variants", "--out", str(tmp_path / "a"), "--out", str(tmp_path / "b"), "--docs", str(docs),
                  "--budgets", "1000"]) == 0
@@ -148,6 +151,7 @@ def test_variants_tables_every_run_with_its_settings_at_equal_budget(tmp_path):
     logged = {r["samples"]: r for r in _rows(tmp_path / "b" / "runs" / "synthetic-nz2-h8-aevb-seed3-wd0" / "log.csv")}
     assert float(b["test"]) == pytest.approx(float(logged["1000"]["test_bound"]))
     assert float(a["test"]) != float(b["test"])
+    assert not [f for f in rows if "-ml" in f]                      # Figure 3 runs are not Figure 2 variants
     assert "| synthetic | 2 | aevb | 3 |" in (docs / "reproduction" / "variants.md").read_text()
     assert main(["report", "--out", str(tmp_path / "a"), "--docs", str(docs)]) == 0       # the page includes it
     page = (docs / "reproduction.md").read_text()

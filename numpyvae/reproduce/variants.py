@@ -2,8 +2,10 @@
 size), beside the default runs and the paper, at equal budgets: the evidence for the causes that
 ``docs/reproduction_limits.md`` states.
 
-Every run folder under ``<out>/runs/`` of each output folder given is read as it is (training
-nothing); its settings come from the spec its checkpoint holds. One row per run and budget.
+Every Figure 2 run folder under ``<out>/runs/`` of each output folder given is read as it is
+(training nothing); its settings come from the spec its checkpoint holds. One row per run and
+budget. Figure 3 runs (their spec asks for marginal-likelihood estimates) are left out: they have
+another model (100 hidden units) and are measured against the paper's Figure 3, not its Figure 2.
 """
 from pathlib import Path
 
@@ -18,12 +20,12 @@ BUDGETS = (1_000_000, 10_000_000, 100_000_000)
 
 
 def variant_runs(outs):
-    """``[(out, run)]``: every run folder with an evaluation under each ``<out>/runs/``, sorted."""
+    """``[(out, run)]``: every Figure 2 run folder with an evaluation under each ``<out>/runs/``, sorted."""
     found = []
     for out in outs:
         for folder in sorted((Path(out) / "runs").glob("*")):
             run = read_run(folder) if folder.is_dir() else None
-            if run is not None and run.get("spec"):
+            if run is not None and run.get("spec") and not run["spec"].get("ml_points"):
                 found.append((Path(out), run))
     return found
 
