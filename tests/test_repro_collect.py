@@ -184,6 +184,14 @@ def test_collect_and_report_from_tiny_synthetic_runs(tmp_path):
     est = _rows(repro / "fig3_estimates.csv")
     assert {r["method"] for r in est} == {"aevb", "wake_sleep", "mcem"}
     assert {r["estimator"] for r in est if r["method"] == "mcem"} == {"hmc"}
+    # the estimates along training: one column per estimated sample count, each cell train / test
+    table3 = (repro / "fig3_table.md").read_text().split("along training")[1]
+    counts = sorted({int(r["samples"]) for r in est})
+    aevb_row = next(line for line in table3.splitlines() if line.startswith("| 200 | AEVB |"))
+    hmc = {(int(r["samples"]), r["split"]): float(r["log_px"]) for r in est
+           if (r["method"], r["estimator"]) == ("aevb", "hmc")}
+    assert aevb_row.strip("| ").split(" | ")[2:] == [f"{hmc[(c, 'train')]:.1f} / {hmc[(c, 'test')]:.1f}"
+                                                     for c in counts]
     assert (repro / "fig3.png").exists()
     runs = {r["run"]: r for r in _rows(repro / "runs.csv")}
     assert runs["synthetic-nz2-h8-aevb"]["status"] == "finished" and runs["synthetic-nz2-h8-aevb"]["samples"] == "2000"

@@ -172,7 +172,27 @@ def render_figure3(data, n_trains, methods, runs, settings, png_path):
         plotting.training_curve_panels(panels, png_path, titles=titles,
                                        suptitle=f"{_data_title(data)}, $N_z$ = 3: marginal log-likelihood (appendix D)",
                                        ylabel="marginal log-likelihood (nats)")
-    return {"table": _fig3_table(table, settings), "rows": table, "estimates": estimates}
+    return {"table": _fig3_table(table, settings) + _fig3_along_training(estimates), "rows": table,
+            "estimates": estimates}
+
+
+def _fig3_along_training(estimates):
+    """Markdown: the appendix-D estimate of every run at every sample count it was estimated at,
+    train / test (the table above has only the last)."""
+    hmc = [e for e in estimates if e["estimator"] == "hmc"]
+    budgets = sorted({e["samples"] for e in hmc})
+    if not budgets:
+        return ""
+    at = {(e["n_train"], e["method"], e["samples"], e["split"]): e["log_px"] for e in hmc}
+    runs = list(dict.fromkeys((e["n_train"], e["method"]) for e in hmc))
+    lines = ["", "The appendix-D estimate along training, train / test, at each sample count a run was estimated at:",
+             "", "| N_train | method | " + " | ".join(compare.fmt_samples(b) for b in budgets) + " |",
+             "|---|---|" + "---|" * len(budgets)]
+    for n, m in runs:
+        cells = [f"{_fmt(at.get((n, m, b, 'train')))} / {_fmt(at.get((n, m, b, 'test')))}"
+                 if (n, m, b, "train") in at or (n, m, b, "test") in at else "" for b in budgets]
+        lines.append(f"| {n} | {METHOD_LABEL[m]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _fig3_table(table, options):
