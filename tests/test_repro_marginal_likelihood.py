@@ -47,6 +47,17 @@ def test_importance_sampling_converges_to_the_exact_value_with_a_poor_proposal(p
     assert np.mean(est) > np.mean(elbo)
 
 
+def test_importance_sampling_does_not_depend_on_the_chunk_size(ppca_setup):
+    # the noise is drawn sample-major, so any chunking draws the same numbers: the same estimate
+    x, model, _, _ = ppca_setup
+    model = _perturbed_copy(model)
+    ref, ref_se = nv.importance_sampled_log_px(model, x[:30], n_samples=60, rng=4, chunk_size=60, batch_size=7)
+    for chunk in (1, 7, None):
+        est, se = nv.importance_sampled_log_px(model, x[:30], n_samples=60, rng=4, chunk_size=chunk, batch_size=7)
+        np.testing.assert_allclose(est, ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(se, ref_se, rtol=1e-9, atol=1e-15)
+
+
 def _perturbed_copy(model):
     m = nv.VAE(model.input_dim, (), model.latent_dim, likelihood=model.likelihood, dtype=np.float64, rng=0)
     for k, v in model.params.items():

@@ -85,7 +85,7 @@ def hmc_marginal_likelihood(model, x, rng=None, n_samples=100, n_burnin=200, thi
         Datapoints whose chains run together. The search at the start of the burn-in runs 16 chains
         for each, so 100 datapoints make calls of 1,600 chains, whose (chains, D) arrays stay near
         the cache; calls of 16,000 chains (1,000 datapoints) cost 1.6-1.8 times as much per chain
-        (``benchmarks/hmc_layouts.py``). The batches draw their own random numbers, so another
+        (``benchmarks/estimator_layouts.py``). The batches draw their own random numbers, so another
         batch size gives other (equally valid) estimates.
     return_details : bool
         Also return a dict with the mean acceptance rate and the spread of the log-ratios.

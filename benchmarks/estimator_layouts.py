@@ -1,4 +1,5 @@
-"""What the appendix-D estimator's HMC chains cost, by chain batch and by what the backward pass computes.
+"""What the marginal-likelihood estimators cost: the appendix-D estimator's HMC chains by chain batch
+and by what the backward pass computes, and importance sampling by chunk size.
 
 The estimator (:func:`numpyvae.evaluation.marginal_likelihood.hmc_marginal_likelihood`) runs the
 chains of ``batch_size`` datapoints together, and the multi-start search that begins each burn-in
@@ -20,14 +21,21 @@ Then the whole estimator on 200 test points (short settings: 40 burn-in transiti
 samples) at ``batch_size`` 1000 and 100, CPU seconds, with the estimates (which differ only by the
 random numbers the batches draw).
 
+3. **Importance-sampling chunks.** :func:`numpyvae.evaluation.importance.importance_sampled_log_px`
+   draws the K samples of a batch of 100 datapoints in chunks; each chunk's decoder outputs are a
+   (chunk x 100, 784) array. Timed: K = 2000 on 100 test points with chunks of 510 samples (the
+   earlier default, 4e7 outputs / (100 x 784)), 100, 25, 12 (the default now, 1e6 outputs), 4 and 2,
+   CPU seconds, two rounds alternating. The estimates are the same for every chunk size: the noise
+   is drawn sample-major, so the chunks together draw the same numbers.
+
 Every run is a process of its own with OPENBLAS_NUM_THREADS=1 set before NumPy loads;
 ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are removed from that process's environment (this
 command only) so OpenBLAS picks its own kernels, which are printed.
 
 Usage::
 
-    python benchmarks/hmc_layouts.py
-    python benchmarks/hmc_layouts.py --dtype float64 --rounds 9
+    python benchmarks/estimator_layouts.py
+    python benchmarks/estimator_layouts.py --dtype float64 --rounds 9
 """
 import argparse
 import json
@@ -42,6 +50,7 @@ if str(HERE) not in sys.path:
 from isolated import measuring_env, run_worker  # noqa: E402
 
 CHAIN_BATCHES = (16000, 4000, 1600, 1000, 400, 100)
+IS_CHUNKS = (510, 100, 25, 12, 4, 2)
 
 
 def worker(cfg):
@@ -101,8 +110,15 @@ def worker(cfg):
         t = time.process_time()
         lp = hmc_marginal_likelihood(model, x, rng=0, n_samples=10, n_burnin=40, batch_size=bs)
         whole.setdefault(bs, []).append((time.process_time() - t, float(np.mean(lp))))
+    from numpyvae.evaluation.importance import importance_sampled_log_px
+    chunks = {}
+    for _ in range(2):
+        for cs in IS_CHUNKS:
+            t = time.process_time()
+            lp, _ = importance_sampled_log_px(model, images[:100], n_samples=2000, rng=0, chunk_size=cs)
+            chunks.setdefault(cs, []).append((time.process_time() - t, float(np.mean(lp))))
     return {"kernels": openblas_corename(), "numpy": np.__version__, "source": source, "results": results,
-            "whole": {str(k): v for k, v in whole.items()}}
+            "whole": {str(k): v for k, v in whole.items()}, "chunks": {str(k): v for k, v in chunks.items()}}
 
 
 def main(argv=None):
@@ -119,7 +135,7 @@ def main(argv=None):
     out = run_worker(__file__, {"dtype": args.dtype, "rounds": args.rounds, "block_s": args.block_s}, env)
     if out is None:
         return 1
-    print(f"# hmc_layouts.py --dtype {args.dtype} --rounds {args.rounds}")
+    print(f"# estimator_layouts.py --dtype {args.dtype} --rounds {args.rounds}")
     print(f"Figure 3 model 784-100-3 Bernoulli, {args.dtype}, one thread; data: {out['source']}; OpenBLAS kernels "
           f"{out['kernels']}, numpy {out['numpy']}; "
           + ("unset for this run: " + ", ".join(f"{k}={v}" for k, v in unset.items()) if unset
@@ -131,6 +147,9 @@ def main(argv=None):
     print("\nWhole estimator, 200 test points, 40 burn-in transitions, 10 + 10 samples (CPU s, estimate):")
     for bs, runs in out["whole"].items():
         print(f"  batch_size {bs:>5}: " + ", ".join(f"{s:.1f} s ({m:.2f})" for s, m in runs))
+    print("\nImportance sampling, K = 2000 on 100 test points, by samples per chunk (CPU s, estimate):")
+    for cs, runs in out["chunks"].items():
+        print(f"  chunk {cs:>4}: " + ", ".join(f"{s:.2f} s ({m:.4f})" for s, m in runs))
     return 0
 
 
