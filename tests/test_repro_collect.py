@@ -219,3 +219,18 @@ def test_report_keeps_sections_whose_figure_folders_are_gone(tmp_path):
     assert main(["report", "--out", str(tmp_path / "elsewhere"), "--docs", str(docs)]) == 0
     text = (docs / "reproduction.md").read_text()
     assert "## Figure 5" in text and "figures/reproduction/fig5_synthetic_nz2_samples.png" in text
+
+
+def test_report_says_when_figure3_is_collected_without_an_mcem_run(tmp_path):
+    out, docs = str(tmp_path / "out"), tmp_path / "docs"
+    common = ["--hidden", "8", "--lr", "0.05", "--out", out]
+    assert main(["fig3", "--data", "synthetic", "--n-train", "200", "--methods", "aevb", "--budget", "1000",
+                 "--ml-points", "5", "--is-samples", "20", "--hmc-samples", "5", "--hmc-burnin", "5",
+                 "--ml-evals", "1"] + common) == 0
+    assert main(["collect", "--out", out, "--docs", str(docs), "--data", "synthetic", "--nz", "2", "--hidden", "8",
+                 "--fig3-data", "synthetic", "--fig3-hidden", "8", "--n-train", "200"]) == 0
+    assert {r["method"] for r in _rows(docs / "reproduction" / "fig3_estimates.csv")} == {"aevb"}
+    assert main(["report", "--out", out, "--docs", str(docs)]) == 0
+    mcem = (docs / "reproduction.md").read_text().split("## Monte Carlo EM")[1]
+    assert "No Monte Carlo EM run has been collected yet" in mcem
+    assert "MCEM rows of the Figure 3 table" not in mcem

@@ -236,6 +236,9 @@ def _mcem(ctx):
             lines.append(f"| {r['n_train']} | {r['split']} | {fmt_samples(int(float(r['samples'])))} | "
                          f"{fmt(_num(r['log_px']))} | {fmt(ref)} |")
         parts.append("\n".join(lines) + "\n")
+    elif (ctx.repro / "fig3_table.md").exists():           # Figure 3 collected, but no MCEM run in it yet
+        parts.append("No Monte Carlo EM run has been collected yet: the Figure 3 table above has none. What its "
+                     "estimate did before the fix, and the fix, are below.\n")
     else:
         parts.append("MCEM's estimates are the MCEM rows of the Figure 3 table above.\n")
     notes = _read(ctx.repro / "mcem.md")
