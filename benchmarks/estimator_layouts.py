@@ -47,7 +47,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
-from isolated import measuring_env, run_worker  # noqa: E402
+from isolated import kernel_note, measuring_env, run_worker  # noqa: E402
 
 CHAIN_BATCHES = (16000, 4000, 1600, 1000, 400, 100)
 IS_CHUNKS = (510, 100, 25, 12, 4, 2)
@@ -138,8 +138,7 @@ def main(argv=None):
     print(f"# estimator_layouts.py --dtype {args.dtype} --rounds {args.rounds}")
     print(f"Figure 3 model 784-100-3 Bernoulli, {args.dtype}, one thread; data: {out['source']}; OpenBLAS kernels "
           f"{out['kernels']}, numpy {out['numpy']}; "
-          + ("unset for this run: " + ", ".join(f"{k}={v}" for k, v in unset.items()) if unset
-             else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"))
+          + kernel_note(unset))
     print("\n| chains per call, backward pass | ms per 1,000 chain-transitions | process CPU ms |")
     print("|---|---|---|")
     for label, r in out["results"].items():

@@ -24,6 +24,14 @@ def measuring_env(threads, coretype=None):
     return env, {k: env.pop(k) for k in KERNEL_OVERRIDES if k in env}
 
 
+def kernel_note(unset):
+    """The line that says which kernel overrides were removed for a measurement (``unset`` from
+    :func:`measuring_env`), or that none was set."""
+    if unset:
+        return "unset for this run: " + ", ".join(f"{k}={v}" for k, v in unset.items())
+    return "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"
+
+
 def run_worker(script, cfg, env):
     """Run ``python script --worker <cfg as JSON>`` in ``env`` and return the JSON of its last line;
     None (its error output written to stderr) when it fails."""

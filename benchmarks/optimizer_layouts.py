@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
-from isolated import measuring_env, run_worker  # noqa: E402
+from isolated import kernel_note, measuring_env, run_worker  # noqa: E402
 
 WHOLE = 1 << 40                     # a block size larger than any vector: one pass per operation
 
@@ -234,8 +234,7 @@ def main(argv=None):
         if out is None:
             return 1
         print(f"\n{threads} thread(s); OpenBLAS kernels {out['kernels']}, numpy {out['numpy']}; "
-              + ("unset for this run: " + ", ".join(f"{k}={v}" for k, v in unset.items()) if unset
-                 else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"))
+              + kernel_note(unset))
         for label, r in out["results"].items():
             print(f"  {label:<44} {r['median_ms']:8.3f} ({r['cpu_median_ms']:.3f})")
         if out["passes"]:

@@ -44,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "benchmarks") not in sys.path:
     sys.path.insert(0, str(REPO / "benchmarks"))
-from isolated import measuring_env, run_worker  # noqa: E402
+from isolated import kernel_note, measuring_env, run_worker  # noqa: E402
 # the kernel overrides are removed from the measuring processes unless --coretype is given: the
 # step is judged under OpenBLAS's own kernel choice (tests and CI keep the environment as it is)
 
@@ -359,8 +359,7 @@ def _print_block(dtype, threads, out):
           f"OpenBLAS kernels {out['kernels']})")
     unset = out.get("unset") or {}
     print(f"  data: {out.get('data', '?')}; "
-          + ("unset for this run: " + ", ".join(f"{k}={v}" for k, v in unset.items()) if unset
-             else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"))
+          + kernel_note(unset))
     print(f"  {'':<16} {'median ms':>10} {'min ms':>8} {'CPU ms':>8}")
     for label, r in res.items():
         print(f"  {label:<16} {r['median_ms']:>10.3f} {r['min_ms']:>8.3f} {r['cpu_median_ms']:>8.3f}")
