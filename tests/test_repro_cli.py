@@ -1,5 +1,6 @@
 """The figure commands end to end on the tiny built-in data set (real data: see docs/reproduction.md)."""
 import csv
+import shutil
 
 import pytest
 
@@ -157,3 +158,10 @@ def test_variants_tables_every_run_with_its_settings_at_equal_budget(tmp_path):
     page = (docs / "reproduction.md").read_text()
     assert "Runs that change one setting" in page and "| synthetic | 2 | aevb | 3 |" in page
     assert main(["variants", "--out", str(tmp_path / "nowhere"), "--docs", str(docs)]) == 2
+    # on another machine, where the run folders are gone: both runs are shown from the archive
+    first = (docs / "reproduction" / "variants.csv").read_text()
+    shutil.rmtree(tmp_path / "a" / "runs")
+    (tmp_path / "a" / "runs").mkdir()
+    assert main(["variants", "--out", str(tmp_path / "a"), "--docs", str(docs), "--budgets", "1000"]) == 0
+    assert (docs / "reproduction" / "variants.csv").read_text() == first
+    assert "archive/variants/" in (docs / "reproduction" / "variants.md").read_text()

@@ -16,6 +16,8 @@ pytest.importorskip("matplotlib")
 from numpyvae import plotting  # noqa: E402
 from numpyvae.reproduce import paper  # noqa: E402
 from numpyvae.reproduce.cli import main  # noqa: E402
+from numpyvae.reproduce.archive import read_archive, write_archive  # noqa: E402
+from numpyvae.reproduce.collect import cpu_name  # noqa: E402
 from numpyvae.reproduce.records import read_log_rows, read_run  # noqa: E402
 
 FIELDS = ("samples", "epoch", "wall_time", "train_bound", "test_bound", "batch_bound", "eval_time", "eval_points")
@@ -201,7 +203,7 @@ def test_collect_and_report_from_tiny_synthetic_runs(tmp_path):
     assert main(["report", "--out", out, "--docs", str(docs)]) == 0
     text = (docs / "reproduction.md").read_text()
     assert "## Figure 3" in text and "reproduction/fig3.png" in text and "## Monte Carlo EM" in text
-    assert "Where these runs trained: a test machine" in text and "synthetic-nz2-h8-wake_sleep" in text
+    assert f"- {cpu_name()}: a test machine" in text and "synthetic-nz2-h8-wake_sleep" in text
 
     # fig2 --no-train draws the runs as they are: a larger budget trains nothing and keeps the command
     command = (tmp_path / "out" / "fig2" / "synthetic" / "command.txt").read_text()
@@ -234,3 +236,75 @@ def test_report_says_when_figure3_is_collected_without_an_mcem_run(tmp_path):
     mcem = (docs / "reproduction.md").read_text().split("## Monte Carlo EM")[1]
     assert "No Monte Carlo EM run has been collected yet" in mcem
     assert "MCEM rows of the Figure 3 table" not in mcem
+
+
+# ------------------------------------------------------------------------------ the archive: runs on other machines
+_SHOWN = ("fig2_curves.csv", "fig2_equal_budget.csv", "fig2_mnist_table.md")
+
+
+def test_collect_keeps_the_runs_whose_folders_are_on_another_machine(mnist_runs, tmp_path):
+    docs = tmp_path / "docs"
+    assert main(["collect", "--out", str(mnist_runs), "--docs", str(docs), "--data", "mnist",
+                 "--machine", "first machine, one thread per run"]) == 0
+    repro = docs / "reproduction"
+    first = {name: (repro / name).read_text() for name in _SHOWN}
+    archived = sorted(p.name for p in (repro / "archive").iterdir())
+    assert archived == ["mnist-nz10-h500-aevb", "mnist-nz3-h500-aevb", "mnist-nz3-h500-wake_sleep",
+                        "mnist-nz5-h500-aevb"]
+    # a new machine: the run folders are gone, the collected results are not
+    assert main(["collect", "--out", str(tmp_path / "new-machine"), "--docs", str(docs), "--data", "mnist"]) == 0
+    now = {name: (repro / name).read_text() for name in _SHOWN}
+    first["fig2_mnist_table.md"] = first["fig2_mnist_table.md"].replace("in progress", "stopped").replace(
+        "unknown", "stopped")                                              # only their status changes
+    assert now == first
+    runs = {r["run"]: r for r in _rows(repro / "runs.csv")}
+    assert runs["mnist-nz5-h500-aevb"]["status"] == "finished"
+    assert runs["mnist-nz3-h500-aevb"]["status"] == "stopped"              # short of its budget, checkpoint elsewhere
+    assert runs["mnist-nz3-h500-aevb"]["checkpoint_samples"] == "8100000"
+    assert float(runs["mnist-nz5-h500-aevb"]["train_time_s"]) == pytest.approx(50.0 - 5.0)
+    assert {r["machine"] for r in runs.values()} == {cpu_name()}
+    lead = {int(r["n_z"]): r for r in _rows(repro / "fig2_lead.csv")}
+    assert lead[3]["status"] == "stopped" and lead[5]["verdict"] == "within target"
+    assert json.loads((repro / "collect.json").read_text())["machines"] == {cpu_name(): "first machine, one thread per run"}
+    assert main(["report", "--out", str(tmp_path / "nothing"), "--docs", str(docs)]) == 0
+    assert f"- {cpu_name()}: first machine, one thread per run" in (docs / "reproduction.md").read_text()
+
+
+def test_a_run_started_again_shows_its_archive_until_it_passes_it(mnist_runs, tmp_path, capsys):
+    docs, again = tmp_path / "docs", tmp_path / "again"
+    assert main(["collect", "--out", str(mnist_runs), "--docs", str(docs), "--data", "mnist"]) == 0
+    repro = docs / "reproduction"
+
+    def shown_nz3():
+        return [(int(r["samples"]), float(r["bound"])) for r in _rows(repro / "fig2_curves.csv")
+                if (r["n_z"], r["method"], r["split"]) == ("3", "aevb", "test")]
+    before = shown_nz3()
+    assert before[-1] == (6813000, -143.8)
+    _write_run(again, "mnist-nz3-h500-aevb", [(1000, -281.0, -280.0), (1000000, -158.0, -157.9)], budget=100000000)
+    assert main(["collect", "--out", str(again), "--docs", str(docs), "--data", "mnist"]) == 0
+    assert shown_nz3() == before
+    assert "showing the archive until the run passes it" in capsys.readouterr().out
+    assert read_archive(repro / "archive" / "mnist-nz3-h500-aevb")["samples"] == 6813000   # not overwritten
+    # once the new run has passed its archive it is shown, and archived in its place
+    (again / "runs" / "mnist-nz3-h500-aevb" / "log.csv").unlink()
+    (again / "runs" / "mnist-nz3-h500-aevb" / "checkpoint.npz").unlink()
+    (again / "runs" / "mnist-nz3-h500-aevb").rmdir()
+    _write_run(again, "mnist-nz3-h500-aevb", [(1000, -281.0, -280.0), (10000000, -140.0, -139.9)], budget=100000000)
+    assert main(["collect", "--out", str(again), "--docs", str(docs), "--data", "mnist"]) == 0
+    assert shown_nz3() == [(1000, -280.0), (10000000, -139.9)]
+    arch = read_archive(repro / "archive" / "mnist-nz3-h500-aevb")
+    assert arch["samples"] == 10000000 and arch["status"] == "stopped"
+
+
+def test_an_archived_run_reads_back_as_it_was_written(tmp_path):
+    d = _write_run(tmp_path, "mnist-nz5-h500-aevb", [(1000, -270.123456789012, -269.5), (2000, 0.1 + 0.2, -1e-300)],
+                   budget=2000, done=True)
+    run = dict(read_run(d), machine="m", machine_note=None)
+    back = read_archive(write_archive(run, tmp_path / "archive"))
+    assert back["records"] == run["records"]                               # floats exactly, wall_s included
+    for k in ("lr", "budget", "checkpoint_samples", "done", "status", "version", "dtype", "samples", "machine"):
+        assert back[k] == run[k], k
+    assert back["archived"] is True and read_archive(tmp_path / "archive" / "absent") is None
+    (tmp_path / "archive" / "mnist-nz5-h500-aevb" / "run.json").write_text("{not json")
+    with pytest.raises(ValueError, match="run.json is not valid JSON"):
+        read_archive(tmp_path / "archive" / "mnist-nz5-h500-aevb")

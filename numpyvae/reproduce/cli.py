@@ -7,7 +7,9 @@ docs/reproduction.md from whatever figures exist.
 
 ``collect`` trains nothing: it draws Figures 2 and 3 and their tables from the run folders as they
 are (runs in progress included) into ``<docs>/reproduction/``, which ``report`` then assembles;
-``fig2 --no-train`` and ``fig3 --no-train`` do the same into ``<out>/<figure>/``.
+``fig2 --no-train`` and ``fig3 --no-train`` do the same into ``<out>/<figure>/``. ``collect`` and
+``variants`` keep every run they read in ``<docs>/reproduction/archive/`` and show from there the runs
+whose folders are not on this machine (:mod:`numpyvae.reproduce.archive`).
 """
 import argparse
 import importlib.util
@@ -164,7 +166,8 @@ def build_parser():
     _common(p)
 
     p = sub.add_parser("collect", help="Figures 2 and 3, their curves and tables from the run folders under --out "
-                                       "as they are (runs in progress included), into <docs>/reproduction/; "
+                                       "as they are (runs in progress included), into <docs>/reproduction/, "
+                                       "with the runs archived there before (runs from other machines); "
                                        "trains nothing")
     p.add_argument("--out", default="results/reproduction", help="the folder holding runs/ (default results/reproduction)")
     p.add_argument("--docs", default="docs", help="docs folder (default docs): writes <docs>/reproduction/")
@@ -252,18 +255,21 @@ def _main(argv):
         return 0
     if args.command == "variants":
         from .collect import write_rows
-        from .variants import SETTINGS, variant_rows, variants_markdown
+        from .variants import SETTINGS, archive_variants, variant_rows, variant_runs, variants_markdown
         missing = [o for o in args.out if not os.path.isdir(os.path.join(o, "runs"))]
         if missing:
             print(f"--out {missing[0]}: no runs/ folder there", file=sys.stderr)
             return 2
-        rows = variant_rows(args.out, args.budgets)
         dest = os.path.join(args.docs, "reproduction")
-        os.makedirs(dest, exist_ok=True)
+        archive = os.path.join(dest, "archive", "variants")
+        runs = variant_runs(args.out, archive)
+        archive_variants(runs, archive)
+        rows = variant_rows(runs, args.budgets)
         write_rows(os.path.join(dest, "variants.csv"), rows,
                    ("folder", "data", "n_z", "method", *SETTINGS, "samples", "train", "test", "paper_test"))
         with open(os.path.join(dest, "variants.md"), "w") as f:
-            f.write("Collected with `python -m numpyvae.reproduce " + " ".join(argv) + "`\n\n" + variants_markdown(rows))
+            f.write("Collected with `python -m numpyvae.reproduce " + " ".join(argv) + "`, with the runs kept in "
+                    "`archive/variants/` by earlier collections\n\n" + variants_markdown(rows))
         print(os.path.join(dest, "variants.md"))
         return 0
     if args.command == "report":

@@ -13,12 +13,14 @@ have reached. Everything goes to ``<docs>/reproduction/``, from which
 - ``fig2_lead.md`` and ``fig2_lead.csv``: every panel's AEVB test bound at the largest budget ours and
   the paper's share;
 - ``fig3.png``, ``fig3_table.md``, ``fig3_estimates.csv`` (when Figure 3 runs exist);
-- ``runs.md``, ``runs.csv``: progress, step size and wall time per run; ``collect.json``: where and
-  when this was collected, and on what machine.
+- ``runs.md``, ``runs.csv``: progress, step size, wall time and machine per run; ``collect.json``: where
+  and when this was collected, on what machine, and the machines the runs trained on;
+- ``archive/<name>/``: every run shown, its log and settings (:mod:`numpyvae.reproduce.archive`). A run
+  whose folder is not under ``<out>`` (it trained on another machine), or is behind its archive, is
+  shown from there, so collecting on a new machine loses nothing collected before.
 """
 import csv
 import json
-import os
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,12 +28,13 @@ from pathlib import Path
 from . import compare, paper
 from .figures import FIG3_DEFAULTS, fig3_specs
 from .panels import FIG2_METHODS, render_figure2, render_figure3, run_row
+from .archive import ARCHIVE, cpu_name, newer, read_archive, write_archive
 from .records import curve, read_run
 from .runs import make_spec, run_dir
 
 CURVES_COLUMNS = ("data", "n_z", "method", "split", "samples", "bound")
 RUN_COLUMNS = ("figure", "data", "n_z", "n_train", "method", "run", "status", "samples", "checkpoint_samples",
-               "budget", "lr", "train_time_s", "eval_time_s", "dtype", "version")
+               "budget", "lr", "train_time_s", "eval_time_s", "dtype", "version", "machine")
 
 
 def write_rows(path, rows, columns):
@@ -54,15 +57,7 @@ def read_rows(path):
 def machine_description():
     """This machine in words: CPU model, cores, OS, Python and NumPy."""
     import numpy as np
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+    return (f"{cpu_name()}, {platform.system()} {platform.machine()}, "
             f"Python {platform.python_version()}, NumPy {np.__version__}")
 
 
@@ -73,18 +68,30 @@ def collect(out, docs="docs", datasets=("mnist", "frey"), nzs=None, n_trains=(10
     ``nzs``: the panels (default: the paper's for each data set); ``options`` the settings that name the
     runs (``hidden``, ``seed``, ``binarize``; defaults: the paper's), as for the ``fig2`` command; Figure 3's
     runs are those of ``fig3_data`` with ``n_trains`` and ``fig3_hidden`` hidden units.
-    ``machine``: where the runs trained, in words (default: not recorded; the report then names only the
-    machine that collected them). Returns the folder.
+    ``machine``: a note on how the run folders under ``out`` trained (threads, what ran beside them),
+    kept with each run's CPU in its archive (default: none). Returns the folder.
     """
     dest = Path(docs) / "reproduction"
     dest.mkdir(parents=True, exist_ok=True)
-    curve_rows, eq_rows, lead_rows, run_rows, specs_used = [], [], [], [], {}
+    curve_rows, eq_rows, lead_rows, run_rows, specs_used, machines = [], [], [], [], {}, {}
+    archive_root, here = dest / ARCHIVE, cpu_name()
+
+    def shown(spec):
+        """The run of ``spec`` to show: its folder under ``out`` (archived now), else its archive."""
+        live = read_run(run_dir(spec))
+        if live is not None:
+            live.update(machine=here, machine_note=machine)
+        run = newer(live, read_archive(archive_root / run_dir(spec).name), log)
+        if run is not None:
+            if run is live:
+                write_archive(run, archive_root)
+            machines.setdefault(run.get("machine") or "not recorded", run.get("machine_note"))
+        return run
     for data in datasets:
         panels = tuple(nzs) if nzs is not None else paper.FIG2_NZ.get(data)
         if not panels:
             raise ValueError(f"no default N_z for data set {data!r}: pass nzs")
-        runs = {(nz, m): read_run(run_dir(make_spec(data, nz, m, 1, out, **options)))
-                for nz in panels for m in FIG2_METHODS}
+        runs = {(nz, m): shown(make_spec(data, nz, m, 1, out, **options)) for nz in panels for m in FIG2_METHODS}
         result = render_figure2(data, panels, runs, dest, prefix="fig2_")
         eq_rows += result["equal_budget"]
         lead_rows += result["lead"]
@@ -107,7 +114,7 @@ def collect(out, docs="docs", datasets=("mnist", "frey"), nzs=None, n_trains=(10
     (dest / "fig2_lead.md").write_text(compare.lead_markdown(lead_rows))
 
     specs = fig3_specs(n_trains, 1, out, data=fig3_data, **dict(options, hidden=fig3_hidden))
-    runs3 = {k: read_run(run_dir(spec)) for k, spec in specs.items()}
+    runs3 = {k: shown(spec) for k, spec in specs.items()}
     for name in ("fig3.png", "fig3_table.md", "fig3_estimates.csv"):
         if (dest / name).exists():
             (dest / name).unlink()              # a Figure 3 of runs that are gone is not shown
@@ -128,6 +135,6 @@ def collect(out, docs="docs", datasets=("mnist", "frey"), nzs=None, n_trains=(10
     (dest / "runs.md").write_text(compare.runs_markdown(run_rows))
     (dest / "collect.json").write_text(json.dumps({
         "out": str(out), "collected_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine, "collected_on": machine_description(),
+        "machine": machine, "machines": machines, "collected_on": machine_description(),
         "options": options, "runs": specs_used}, indent=1))
     return dest

@@ -132,13 +132,14 @@ def lead_markdown(rows):
 def runs_markdown(rows):
     """Wall time and progress per run, from run rows (see :func:`numpyvae.reproduce.collect.run_row`)."""
     lines = ["| run | step size | evaluated to | checkpoint at | budget | status | training time | "
-             "evaluation time | training per 1e6 samples |", "|---|---|---|---|---|---|---|---|---|"]
+             "evaluation time | training per 1e6 samples | machine |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         per = None if not r["train_time_s"] or not r["samples"] else r["train_time_s"] / r["samples"] * 1e6 / 60
         lines.append(f"| {r['run']} | {'n/a' if r['lr'] is None else format(r['lr'], 'g')} | "
                      f"{fmt_samples(r['samples'])} | {fmt_samples(r['checkpoint_samples'])} | "
                      f"{fmt_samples(r['budget'])} | {r['status']} | {_minutes(r['train_time_s'])} | "
-                     f"{_minutes(r['eval_time_s'])} | {_minutes(None if per is None else per * 60)} |")
+                     f"{_minutes(r['eval_time_s'])} | {_minutes(None if per is None else per * 60)} | "
+                     f"{r.get('machine') or 'n/a'} |")
     return "\n".join(lines) + "\n"
 
 

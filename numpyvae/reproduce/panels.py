@@ -129,7 +129,7 @@ def run_row(data, nz, method, run):
     return {"data": data, "n_z": nz, "method": method, "run": run["name"], "status": run["status"],
             "samples": run["samples"], "checkpoint_samples": run["checkpoint_samples"], "budget": run["budget"],
             "lr": run["lr"], "train_time_s": last.get("wall_s"), "eval_time_s": last.get("eval_time"),
-            "dtype": run.get("dtype"), "version": run.get("version")}
+            "dtype": run.get("dtype"), "version": run.get("version"), "machine": run.get("machine")}
 
 
 # ---------------------------------------------------------------------------------------------- Figure 3

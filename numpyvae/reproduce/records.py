@@ -53,6 +53,15 @@ def _finite(v):
     return v is not None and math.isfinite(v)
 
 
+def add_wall_times(records):
+    """Set ``wall_s`` (training time so far: ``wall_time`` less ``eval_time``) on each record that has a
+    ``wall_time``; returns ``records``."""
+    for r in records:
+        if _finite(r.get("wall_time")):
+            r["wall_s"] = round(r["wall_time"] - (r.get("eval_time") or 0.0), 2)
+    return records
+
+
 def read_run(folder):
     """A run folder as a dict, or None when it has no evaluation yet.
 
@@ -67,9 +76,7 @@ def read_run(folder):
     records = read_log_rows(folder / "log.csv")
     if not records:
         return None
-    for r in records:
-        if _finite(r.get("wall_time")):
-            r["wall_s"] = round(r["wall_time"] - (r.get("eval_time") or 0.0), 2)
+    add_wall_times(records)
     meta = read_meta(folder / "checkpoint.npz")
     trainer = (meta or {}).get("trainer") or {}
     config, state = trainer.get("config") or {}, trainer.get("state") or {}

@@ -309,7 +309,11 @@ def _runs(ctx, collected):
     if runs:
         parts += ["Training time excludes evaluation; \"evaluated to\" is the last evaluation in the run's log, "
                   "\"checkpoint at\" how far its last checkpoint had got when collected.\n", runs]
-    if collected:
+    if collected.get("machines"):
+        parts.append("Where these runs trained (a run's machine is in the table's last column):\n")
+        parts += [f"- {name}" + (f": {note}" if note else "") for name, note in collected["machines"].items()]
+        parts.append(f"\nCollected on: {collected.get('collected_on', 'n/a')}.\n")
+    elif collected:
         where = collected.get("machine") or "not recorded (`collect --machine` records it)"
         parts.append(f"Where these runs trained: {where}. Collected on: {collected.get('collected_on', 'n/a')}.\n")
     return parts
@@ -384,7 +388,9 @@ def write_report(out, docs):
              "writes from the run folders as they are, without training; the other sections from the figure "
              "commands' output (`--out`). `python -m numpyvae.reproduce report` then writes this page. The runs "
              "themselves train with the figure commands (`fig2 --data mnist --budget 1e8 --out <runs folder>`, ...), "
-             "which resume from their checkpoints, so a larger `--budget` extends a run.", ""]
+             "which resume from their checkpoints, so a larger `--budget` extends a run. Every run collected is also kept "
+             "in `docs/reproduction/archive/` (its log and settings, no parameters), so runs that trained on another "
+             "machine stay in the tables; one stopped there short of its budget is marked \"stopped\".", ""]
     parts += _lead(ctx, collected)
     parts += _figure2(ctx)
     parts += _figure3(ctx)

@@ -4,13 +4,16 @@ size), beside the default runs and the paper, at equal budgets: the evidence for
 
 Every Figure 2 run folder under ``<out>/runs/`` of each output folder given is read as it is
 (training nothing); its settings come from the spec its checkpoint holds. One row per run and
-budget. Figure 3 runs (their spec asks for marginal-likelihood estimates) are left out: they have
+budget. Each run read is kept in ``<docs>/reproduction/archive/variants/<out folder name>/<run>/`` (see
+:mod:`numpyvae.reproduce.archive`), and an archived run whose folder is not found (it trained on
+another machine), or is behind its archive, is shown from there. Figure 3 runs (their spec asks for marginal-likelihood estimates) are left out: they have
 another model (100 hidden units) and are measured against the paper's Figure 3, not its Figure 2.
 """
 from pathlib import Path
 
 from . import paper
 from .compare import fmt, fmt_samples, ours_at
+from .archive import cpu_name, newer, read_archive, write_archive
 from .records import read_run
 
 SETTINGS = ("seed", "lr", "weight_decay", "init_scale", "n_train")
@@ -19,15 +22,30 @@ DEFAULT_SETTINGS = {"seed": 0, "weight_decay": "1/N", "init_scale": paper.INIT_S
 BUDGETS = (1_000_000, 10_000_000, 100_000_000)
 
 
-def variant_runs(outs):
-    """``[(out, run)]``: every Figure 2 run folder with an evaluation under each ``<out>/runs/``, sorted."""
-    found = []
+def variant_runs(outs, archive=None, log=print):
+    """``[(label, run)]``, sorted by label (``<out folder name>/<run name>``): every Figure 2 run folder
+    with an evaluation under each ``<out>/runs/`` and, given ``archive`` (a folder of
+    ``<out folder name>/<run name>/`` archives), every archived run not found there or further on."""
+    found = {}
     for out in outs:
         for folder in sorted((Path(out) / "runs").glob("*")):
             run = read_run(folder) if folder.is_dir() else None
             if run is not None and run.get("spec") and not run["spec"].get("ml_points"):
-                found.append((Path(out), run))
-    return found
+                found[f"{Path(out).name}/{run['name']}"] = dict(run, machine=cpu_name(), machine_note=None)
+    if archive is not None:
+        for folder in sorted(Path(archive).glob("*/*")):
+            arch = read_archive(folder)
+            if arch is not None:
+                label = f"{folder.parent.name}/{folder.name}"
+                found[label] = newer(found.get(label), arch, log)
+    return sorted(found.items())
+
+
+def archive_variants(runs, archive):
+    """Keep every run of ``runs`` (as :func:`variant_runs` returns them) that was read from its run folder."""
+    for label, run in runs:
+        if not run.get("archived"):
+            write_archive(run, Path(archive) / label.split("/")[0])
 
 
 def setting_of(run, key):
@@ -37,18 +55,19 @@ def setting_of(run, key):
     return spec.get(key, DEFAULT_SETTINGS.get(key))
 
 
-def variant_rows(outs, budgets=BUDGETS):
-    """One dict per (run, budget) that the run reached: the run's data, N_z, method and settings, our
-    train and test bounds there and the paper's test bound (None where it has no such curve)."""
+def variant_rows(runs, budgets=BUDGETS):
+    """One dict per (run, budget) that the run reached, for ``runs`` as :func:`variant_runs` returns them:
+    the run's data, N_z, method and settings, our train and test bounds there and the paper's test bound
+    (None where it has no such curve)."""
     rows = []
-    for out, run in variant_runs(outs):
+    for label, run in runs:
         spec = run["spec"]
         for budget in budgets:
             test, status = ours_at(run, "test", budget)
             if status != "ok":
                 continue
             train, _ = ours_at(run, "train", budget)
-            rows.append({"folder": f"{out.name}/{run['name']}", "data": spec["data"], "n_z": spec["nz"],
+            rows.append({"folder": label, "data": spec["data"], "n_z": spec["nz"],
                          "method": spec["method"], **{k: setting_of(run, k) for k in SETTINGS},
                          "samples": budget, "train": train, "test": test,
                          "paper_test": paper.fig2_value(spec["data"], spec["nz"], spec["method"], "test", budget)})
