@@ -26,9 +26,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import compare, paper
+from .archive import ARCHIVE, cpu_name, newer, read_archive, write_archive
 from .figures import FIG3_DEFAULTS, fig3_specs
 from .panels import FIG2_METHODS, render_figure2, render_figure3, run_row
-from .archive import ARCHIVE, cpu_name, newer, read_archive, write_archive
 from .records import curve, read_run
 from .runs import make_spec, run_dir
 

@@ -4,16 +4,17 @@ size), beside the default runs and the paper, at equal budgets: the evidence for
 
 Every Figure 2 run folder under ``<out>/runs/`` of each output folder given is read as it is
 (training nothing); its settings come from the spec its checkpoint holds. One row per run and
-budget. Each run read is kept in ``<docs>/reproduction/archive/variants/<out folder name>/<run>/`` (see
-:mod:`numpyvae.reproduce.archive`), and an archived run whose folder is not found (it trained on
-another machine), or is behind its archive, is shown from there. Figure 3 runs (their spec asks for marginal-likelihood estimates) are left out: they have
-another model (100 hidden units) and are measured against the paper's Figure 3, not its Figure 2.
+budget. Each run read is kept in ``<docs>/reproduction/archive/variants/<out folder name>/<run>/``
+(see :mod:`numpyvae.reproduce.archive`), and an archived run whose folder is not found (it trained
+on another machine), or is behind its archive, is shown from there. Figure 3 runs (their spec asks
+for marginal-likelihood estimates) are left out: they have another model (100 hidden units) and are
+measured against the paper's Figure 3, not its Figure 2.
 """
 from pathlib import Path
 
 from . import paper
-from .compare import fmt, fmt_samples, ours_at
 from .archive import cpu_name, newer, read_archive, write_archive
+from .compare import fmt, fmt_samples, ours_at
 from .records import read_run
 
 SETTINGS = ("seed", "lr", "weight_decay", "init_scale", "n_train")
