@@ -199,6 +199,7 @@ def test_collect_and_report_from_tiny_synthetic_runs(tmp_path):
     assert runs["synthetic-nz2-h8-aevb"]["status"] == "finished" and runs["synthetic-nz2-h8-aevb"]["samples"] == "2000"
     assert {r["figure"] for r in runs.values()} == {"fig2", "fig3"}
     assert json.loads((repro / "collect.json").read_text())["machine"] == "a test machine"
+    assert "--machine 'a test machine'" in (repro / "command.txt").read_text()      # quoted: it runs as shown
 
     assert main(["report", "--out", out, "--docs", str(docs)]) == 0
     text = (docs / "reproduction.md").read_text()

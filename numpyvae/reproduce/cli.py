@@ -15,6 +15,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shlex
 import sys
 
 from ..cli.arguments import Parser, UsageError, nonnegative_int, positive_float, positive_int
@@ -205,7 +206,7 @@ def _record_command(out, name, argv):
     from pathlib import Path
     d = Path(out) / name
     d.mkdir(parents=True, exist_ok=True)
-    (d / "command.txt").write_text("python -m numpyvae.reproduce " + " ".join(argv) + "\n")
+    (d / "command.txt").write_text("python -m numpyvae.reproduce " + shlex.join(argv) + "\n")
 
 
 def main(argv=None):
@@ -250,7 +251,7 @@ def _main(argv):
         options = {k: getattr(args, k) for k in ("hidden", "seed", "binarize") if getattr(args, k) is not None}
         dest = collect(args.out, args.docs, datasets=datasets, nzs=args.nz, n_trains=args.n_train,
                        fig3_data=args.fig3_data, fig3_hidden=args.fig3_hidden, machine=args.machine, **options)
-        (dest / "command.txt").write_text("python -m numpyvae.reproduce " + " ".join(argv) + "\n")
+        (dest / "command.txt").write_text("python -m numpyvae.reproduce " + shlex.join(argv) + "\n")
         print(dest)
         return 0
     if args.command == "variants":
@@ -268,7 +269,7 @@ def _main(argv):
         write_rows(os.path.join(dest, "variants.csv"), rows,
                    ("folder", "data", "n_z", "method", *SETTINGS, "samples", "train", "test", "paper_test"))
         with open(os.path.join(dest, "variants.md"), "w") as f:
-            f.write("Collected with `python -m numpyvae.reproduce " + " ".join(argv) + "`, with the runs kept in "
+            f.write("Collected with `python -m numpyvae.reproduce " + shlex.join(argv) + "`, with the runs kept in "
                     "`archive/variants/` by earlier collections\n\n" + variants_markdown(rows))
         print(os.path.join(dest, "variants.md"))
         return 0
