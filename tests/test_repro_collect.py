@@ -266,7 +266,8 @@ def test_collect_keeps_the_runs_whose_folders_are_on_another_machine(mnist_runs,
     assert {r["machine"] for r in runs.values()} == {cpu_name()}
     lead = {int(r["n_z"]): r for r in _rows(repro / "fig2_lead.csv")}
     assert lead[3]["status"] == "stopped" and lead[5]["verdict"] == "within target"
-    assert json.loads((repro / "collect.json").read_text())["machines"] == {cpu_name(): "first machine, one thread per run"}
+    machines = json.loads((repro / "collect.json").read_text())["machines"]
+    assert machines == {cpu_name(): "first machine, one thread per run"}
     assert main(["report", "--out", str(tmp_path / "nothing"), "--docs", str(docs)]) == 0
     assert f"- {cpu_name()}: first machine, one thread per run" in (docs / "reproduction.md").read_text()
 

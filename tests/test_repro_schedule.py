@@ -55,3 +55,25 @@ def test_the_variants_table_shows_a_run_without_a_recorded_step_size():
            "paper_test": -152.9, "folder": "out/run"}
     line = variants_markdown([row]).splitlines()[-1]
     assert "| n/a |" in line and "| +1.9 |" in line
+
+
+def test_the_pilot_picks_the_lowest_loss_and_says_in_one_line_which_step_size_diverged(tmp_path, monkeypatch):
+    import json
+    import warnings
+
+    from numpyvae.reproduce import paper
+    from numpyvae.reproduce.runs import choose_lr, load_data, make_spec, run_dir
+    monkeypatch.setattr(paper, "LR_CANDIDATES", (0.05, 0.01, 1e30))    # 1e30: overflows at its first steps
+    spec = make_spec("synthetic", 2, "aevb", 1000, tmp_path, hidden=8, pilot=2000)
+    x_train, _, _ = load_data(spec)
+    lines = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                    # no NumPy RuntimeWarning escapes
+        lr = choose_lr(spec, x_train, log=lines.append)
+    stored = json.loads((run_dir(spec) / "lr_selection.json").read_text())
+    losses = {float(k): v for k, v in stored["scores"].items()}
+    assert losses[1e30] is None and lr == min((0.05, 0.01), key=losses.get) and stored["lr"] == lr
+    assert losses[0.05] != losses[0.01]
+    assert lines[-1] == ("  step size 1e+30: diverged in the pilot (its loss became non-finite, "
+                         "after a floating-point overflow)")
+    assert choose_lr(spec, x_train, log=lines.append) == lr and len(lines) == 4       # read back, no new pilot

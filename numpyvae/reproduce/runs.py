@@ -185,12 +185,21 @@ def _pilot_loss(spec, lr, x_train, log):
     settings.update(seed=spec["seed"] + 3000, eval_every=[(steps - max(1, steps // 4)) * M, steps * M],
                     checkpoint_every=None, checkpoint_seconds=None)
     trainer = Trainer(build_model(spec, x_train.shape[1]), evaluator=lambda *_: {}, **settings)
+    overflowed = []
     try:
-        trainer.fit(x_train)
+        # a step size too large for the model overflows (g^2, exp) before it loses the pilot: say so
+        # in the pilot's line instead of NumPy's warnings (the choice is by the loss alone, as before)
+        with np.errstate(over="call", invalid="call", call=lambda kind, flag: overflowed.append(kind)):
+            trainer.fit(x_train)
         score = -float(trainer.history[-1]["batch_bound"])
     except TrainingDiverged:
         score = float("inf")
-    log(f"  step size {lr}: mean training loss over the last quarter of the pilot {score:.4g}")
+    after = f", after a floating-point {overflowed[0]}" if overflowed else ""
+    if math.isinf(score):
+        log(f"  step size {lr}: diverged in the pilot (its loss became non-finite{after})")
+    else:
+        log(f"  step size {lr}: mean training loss over the last quarter of the pilot {score:.4g}"
+            + (f" (with a floating-point {overflowed[0]} during the pilot)" if overflowed else ""))
     return score
 
 
@@ -207,8 +216,8 @@ def choose_lr(spec, x_train, log=print):
     scores = {lr: _pilot_loss(spec, lr, x_train, log) for lr in paper.LR_CANDIDATES}
     best = min(scores, key=lambda k: scores[k])
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps({"lr": best, "pilot_samples": spec["pilot"],
-                                        "scores": {str(k): v for k, v in scores.items()}}, indent=1))
+    finite = {str(k): v if math.isfinite(v) else None for k, v in scores.items()}    # None: diverged
+    atomic_write_text(path, json.dumps({"lr": best, "pilot_samples": spec["pilot"], "scores": finite}, indent=1))
     return best
 
 
