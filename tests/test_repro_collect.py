@@ -16,8 +16,7 @@ pytest.importorskip("matplotlib")
 from numpyvae import plotting  # noqa: E402
 from numpyvae.reproduce import paper  # noqa: E402
 from numpyvae.reproduce.cli import main  # noqa: E402
-from numpyvae.reproduce.archive import read_archive, write_archive  # noqa: E402
-from numpyvae.reproduce.collect import cpu_name  # noqa: E402
+from numpyvae.reproduce.archive import cpu_name, read_archive, write_archive  # noqa: E402
 from numpyvae.reproduce.records import read_log_rows, read_run  # noqa: E402
 
 FIELDS = ("samples", "epoch", "wall_time", "train_bound", "test_bound", "batch_bound", "eval_time", "eval_points")

@@ -19,6 +19,7 @@ import platform
 from pathlib import Path
 
 from .records import add_wall_times, read_log_rows
+from .tables import write_rows
 
 ARCHIVE = "archive"                                     # the folder under <docs>/reproduction/
 RUN_KEYS = ("name", "spec", "lr", "budget", "checkpoint_samples", "done", "status", "version", "dtype",
@@ -47,18 +48,12 @@ def _log_columns(records):
     return list(cols)
 
 
-def _cell(v):
-    return "" if v is None else repr(v) if isinstance(v, float) else str(v)
-
-
 def write_archive(run, root):
     """Keep ``run`` (as :func:`numpyvae.reproduce.records.read_run` returns it, with ``machine`` and
     ``machine_note`` set) under ``<root>/<name>/``. Returns that folder."""
     folder = Path(root) / run["name"]
     folder.mkdir(parents=True, exist_ok=True)
-    cols = _log_columns(run["records"])
-    lines = [",".join(cols)] + [",".join(_cell(r.get(c)) for c in cols) for r in run["records"]]
-    (folder / "log.csv").write_text("\n".join(lines) + "\n")
+    write_rows(folder / "log.csv", run["records"], _log_columns(run["records"]))
     (folder / "run.json").write_text(json.dumps({k: run.get(k) for k in RUN_KEYS}, indent=1) + "\n")
     return folder
 

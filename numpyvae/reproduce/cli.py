@@ -255,7 +255,7 @@ def _main(argv):
         print(dest)
         return 0
     if args.command == "variants":
-        from .collect import write_rows
+        from .tables import write_rows
         from .variants import SETTINGS, archive_variants, variant_rows, variant_runs, variants_markdown
         missing = [o for o in args.out if not os.path.isdir(os.path.join(o, "runs"))]
         if missing:

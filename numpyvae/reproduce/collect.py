@@ -19,7 +19,6 @@ have reached. Everything goes to ``<docs>/reproduction/``, from which
   whose folder is not under ``<out>`` (it trained on another machine), or is behind its archive, is
   shown from there, so collecting on a new machine loses nothing collected before.
 """
-import csv
 import json
 import platform
 from datetime import datetime, timezone
@@ -31,27 +30,11 @@ from .figures import FIG3_DEFAULTS, fig3_specs
 from .panels import FIG2_METHODS, render_figure2, render_figure3, run_row
 from .records import curve, read_run
 from .runs import make_spec, run_dir
+from .tables import write_rows
 
 CURVES_COLUMNS = ("data", "n_z", "method", "split", "samples", "bound")
 RUN_COLUMNS = ("figure", "data", "n_z", "n_train", "method", "run", "status", "samples", "checkpoint_samples",
                "budget", "lr", "train_time_s", "eval_time_s", "dtype", "version", "machine")
-
-
-def write_rows(path, rows, columns):
-    """A CSV with exactly ``columns`` (missing values empty, floats as Python writes them)."""
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: "" if r.get(k) is None else r[k] for k in columns})
-
-
-def read_rows(path):
-    """A CSV written by :func:`write_rows` as a list of dicts of strings ([] when absent)."""
-    if not Path(path).is_file():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def machine_description():

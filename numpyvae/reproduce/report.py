@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from . import paper
-from .collect import read_rows
+from .tables import read_rows
 from .compare import CURVE_LABEL, DATA_TITLE, TABLE_CURVES, fmt, fmt_samples
 
 

@@ -27,12 +27,12 @@ def variant_runs(outs, archive=None, log=print):
     """``[(label, run)]``, sorted by label (``<out folder name>/<run name>``): every Figure 2 run folder
     with an evaluation under each ``<out>/runs/`` and, given ``archive`` (a folder of
     ``<out folder name>/<run name>/`` archives), every archived run not found there or further on."""
-    found = {}
+    found, here = {}, cpu_name()
     for out in outs:
         for folder in sorted((Path(out) / "runs").glob("*")):
             run = read_run(folder) if folder.is_dir() else None
             if run is not None and run.get("spec") and not run["spec"].get("ml_points"):
-                found[f"{Path(out).name}/{run['name']}"] = dict(run, machine=cpu_name(), machine_note=None)
+                found[f"{Path(out).name}/{run['name']}"] = dict(run, machine=here, machine_note=None)
     if archive is not None:
         for folder in sorted(Path(archive).glob("*/*")):
             arch = read_archive(folder)
