@@ -271,6 +271,28 @@ def test_collect_keeps_the_runs_whose_folders_are_on_another_machine(mnist_runs,
     assert f"- {cpu_name()}: first machine, one thread per run" in (docs / "reproduction.md").read_text()
 
 
+def test_runs_on_one_cpu_under_different_notes_are_listed_apart(mnist_runs, tmp_path):
+    """A later machine of the same CPU kind (other kernels, threads): its runs name their own note."""
+    docs, later = tmp_path / "docs", tmp_path / "later"
+    assert main(["collect", "--out", str(mnist_runs), "--docs", str(docs), "--data", "mnist",
+                 "--machine", "kernels A, one thread per run"]) == 0
+    _write_run(later, "mnist-nz20-h500-aevb", [(1000, -265.0, -264.0), (1000000, -120.0, -119.5)], budget=100000000)
+    assert main(["collect", "--out", str(later), "--docs", str(docs), "--data", "mnist",
+                 "--machine", "kernels B, two threads"]) == 0
+    repro = docs / "reproduction"
+    machines = json.loads((repro / "collect.json").read_text())["machines"]
+    assert machines == {cpu_name(): "kernels A, one thread per run", f"{cpu_name()} (2)": "kernels B, two threads"}
+    runs = {r["run"]: r["machine"] for r in _rows(repro / "runs.csv")}
+    assert runs.pop("mnist-nz20-h500-aevb") == f"{cpu_name()} (2)"
+    assert set(runs.values()) == {cpu_name()} and len(runs) == 4
+    assert read_archive(repro / "archive" / "mnist-nz20-h500-aevb")["machine"] == cpu_name()  # the CPU, as read
+    assert main(["report", "--out", str(tmp_path / "nothing"), "--docs", str(docs)]) == 0
+    text = (docs / "reproduction.md").read_text()
+    assert f"- {cpu_name()}: kernels A, one thread per run" in text
+    assert f"- {cpu_name()} (2): kernels B, two threads" in text
+    assert f"| {cpu_name()} (2) |" in (repro / "runs.md").read_text()
+
+
 def test_a_run_started_again_shows_its_archive_until_it_passes_it(mnist_runs, tmp_path, capsys):
     docs, again = tmp_path / "docs", tmp_path / "again"
     assert main(["collect", "--out", str(mnist_runs), "--docs", str(docs), "--data", "mnist"]) == 0

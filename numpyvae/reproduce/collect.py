@@ -44,6 +44,20 @@ def machine_description():
             f"Python {platform.python_version()}, NumPy {np.__version__}")
 
 
+def machine_label(machines, cpu, note):
+    """The name under which a run's machine is listed in ``machines`` (label -> note), added if new.
+
+    Runs on one CPU model can have trained under different notes (another session's machine of the same
+    kind, other BLAS kernels or threads): the first note keeps the plain CPU name, each other note gets
+    a numbered one, ``"<cpu> (2)"``, ``"<cpu> (3)"``, so that every run's row names its own note."""
+    label, k = cpu, 1
+    while label in machines and machines[label] != note:
+        k += 1
+        label = f"{cpu} ({k})"
+    machines.setdefault(label, note)
+    return label
+
+
 def collect(out, docs="docs", datasets=("mnist", "frey"), nzs=None, n_trains=(1000, 50000), fig3_data="mnist",
             fig3_hidden=100, machine=None, log=print, **options):
     """Write ``<docs>/reproduction/`` from the run folders under ``<out>`` (see the module docstring).
@@ -68,7 +82,8 @@ def collect(out, docs="docs", datasets=("mnist", "frey"), nzs=None, n_trains=(10
         if run is not None:
             if run is live:
                 write_archive(run, archive_root)
-            machines.setdefault(run.get("machine") or "not recorded", run.get("machine_note"))
+            run = dict(run, machine=machine_label(machines, run.get("machine") or "not recorded",
+                                                  run.get("machine_note")))
         return run
     for data in datasets:
         panels = tuple(nzs) if nzs is not None else paper.FIG2_NZ.get(data)
