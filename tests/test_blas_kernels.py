@@ -45,3 +45,16 @@ def test_info_names_the_kernels_and_advises_only_when_faster_ones_would_run():
     text = _info(base)                                               # OpenBLAS's own choice
     assert "chosen by OPENBLAS_CORETYPE" not in text
     assert "Faster matrix products" not in text or "BLAS kernels: Haswell" in text
+
+
+def test_blas_change_names_what_differs_and_nothing_else():
+    from numpyvae.arrays.blas import blas_change
+
+    one = {"kernels": "SkylakeX", "threads": 1}
+    assert blas_change(one, dict(one)) is None
+    assert blas_change(None, one) is None and blas_change(one, None) is None       # not recorded
+    assert blas_change({"kernels": None, "threads": 1}, one) is None               # unknown is not different
+    two = blas_change(one, {"kernels": "SkylakeX", "threads": 2})
+    assert "runs SkylakeX kernels on 2 thread(s) where the checkpoint was saved with SkylakeX kernels on " \
+           "1 thread(s)" in two and "not bit for bit" in two
+    assert "Haswell kernels on 1 thread(s) where" in blas_change(one, {"kernels": "Haswell", "threads": 1})

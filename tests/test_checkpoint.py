@@ -8,7 +8,7 @@ import pytest
 import numpyvae as nv
 from numpyvae.models.registry import build_model, get_model_class, model_name, model_names, register_model
 from numpyvae.training import load_checkpoint, load_model, save_checkpoint
-from numpyvae.training.checkpoint import rng_from_state, rng_state
+from numpyvae.training.checkpoint import read_checkpoint, rng_from_state, rng_state
 
 
 def trained(likelihood="bernoulli", dtype=np.float64, optimizer="adam", **kw):
@@ -357,3 +357,30 @@ def test_edited_algorithm_state_arrays_are_named_when_the_run_resumes(tmp_path):
     trainer = Trainer.from_checkpoint(bad, epochs=2)
     with pytest.raises(ValueError, match="bad.npz is not a valid numpyvae checkpoint: the mcem algorithm: .*chains"):
         trainer.fit(x)
+
+
+def test_a_run_resumed_with_other_blas_settings_says_so_and_goes_on(run_checkpoint, tmp_path):
+    """The kernels and threads a checkpoint trained with are kept; resuming with others warns (the
+    products round differently, so the run is no longer bit for bit the saved one's continuation)."""
+    import warnings
+
+    from numpyvae.arrays.blas import openblas_corename, openblas_num_threads
+    from numpyvae.training import Trainer
+
+    path, x = run_checkpoint
+    saved = read_checkpoint(path)[0]["blas"]
+    assert saved == {"kernels": openblas_corename(), "threads": openblas_num_threads()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                  # the same settings: not a word
+        same = Trainer.from_checkpoint(path, epochs=2)
+        older = Trainer.from_checkpoint(edited(path, tmp_path / "older.npz", _delete("blas")), epochs=2)
+    assert same.resume_note is None and older.resume_note is None       # earlier checkpoints: nothing known
+    other = edited(path, tmp_path / "other.npz", _set(["blas"], {"kernels": "Prescott", "threads": 7}))
+    with pytest.warns(RuntimeWarning, match=r"other.npz: the BLAS runs .* where the checkpoint was saved with "
+                                            r"Prescott kernels on 7 thread\(s\): the matrix products round"):
+        moved = Trainer.from_checkpoint(other, epochs=2)
+    assert "Prescott kernels on 7 thread(s)" in moved.resume_note
+    moved.fit(x)                                                        # it goes on, as a run of its own
+    same.fit(x)
+    assert moved.state["samples"] == same.state["samples"] == 2 * 30
+    assert all(np.array_equal(moved.model.params[k], same.model.params[k]) for k in same.model.params)

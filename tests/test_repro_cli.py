@@ -32,6 +32,25 @@ def test_fig2_writes_figures_tables_and_resumes_to_a_larger_budget(tmp_path, cap
     assert "fig2 --data synthetic" in (fig / "synthetic" / "command.txt").read_text()
 
 
+def test_a_run_resumed_with_other_blas_settings_notes_it_in_its_log(tmp_path, capsys):
+    from numpyvae.training.checkpoint import read_checkpoint, write_checkpoint
+
+    args = ["fig2", "--data", "synthetic", "--nz", "2", "--methods", "aevb", "--hidden", "8", "--lr", "0.05",
+            "--out", str(tmp_path)]
+    assert main(args + ["--budget", "2000"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert "note: the BLAS" not in (run / "worker.log").read_text() + capsys.readouterr().out
+    meta, arrays = read_checkpoint(run / "checkpoint.npz")
+    write_checkpoint(run / "checkpoint.npz", dict(meta, blas={"kernels": "Prescott", "threads": 7}), arrays)
+    assert main(args + ["--budget", "3000"]) == 0
+    said = capsys.readouterr()
+    note = "note: the BLAS runs"
+    assert note in said.out and "saved with Prescott kernels on 7 thread(s)" in said.out
+    assert note in (run / "worker.log").read_text()
+    assert "RuntimeWarning" not in said.err                             # said once, in the run's log
+    assert max(int(r["samples"]) for r in _rows(run / "log.csv")) == 3000
+
+
 def test_fig3_fig4_fig5_fullvb_and_report(tmp_path):
     out = str(tmp_path / "out")
     common = ["--hidden", "8", "--lr", "0.05", "--out", out]

@@ -96,6 +96,40 @@ def openblas_num_threads():
     return None if fn is None else int(fn())
 
 
+_CORENAME = []
+
+
+def blas_setting():
+    """The BLAS settings that decide how a float matrix product rounds: ``{"kernels": ..., "threads": ...}``
+    (:func:`openblas_corename` and :func:`openblas_num_threads`; None where they cannot be told).
+
+    The same seed gives the same run bit for bit only where these are the same: another kernel family,
+    or another thread count, splits a product's sums differently (with the SkylakeX kernels of
+    OpenBLAS 0.3.31, a (100, 784) x (784, 500) float32 product on two threads differs from one thread
+    by up to 5e-5 in some entries). The kernel family is read once (it is fixed when the library
+    loads); the thread count each call (threadpoolctl can change it at any time).
+    """
+    if not _CORENAME:
+        _CORENAME.append(openblas_corename())
+    return {"kernels": _CORENAME[0], "threads": openblas_num_threads()}
+
+
+def blas_change(saved, now):
+    """How the BLAS settings ``now`` differ from ``saved`` (each as :func:`blas_setting` returns it), in
+    words, or None when they agree or either is not known (a checkpoint of an earlier version)."""
+    if not isinstance(saved, dict) or not isinstance(now, dict):
+        return None
+    keys = [k for k in ("kernels", "threads") if saved.get(k) is not None and now.get(k) is not None]
+    if all(saved[k] == now[k] for k in keys):
+        return None
+
+    def words(s):
+        return f"{s.get('kernels') or 'unknown'} kernels on {s.get('threads') or 'an unknown number of'} thread(s)"
+    return (f"the BLAS runs {words(now)} where the checkpoint was saved with {words(saved)}: the matrix "
+            "products round differently, so the run goes on as a run of its own, not bit for bit as it "
+            "would have with the saved settings")
+
+
 def faster_coretype(corename, flags):
     """``"SkylakeX"`` when OpenBLAS runs AVX2 kernels (``corename``) on a CPU whose ``flags`` include
     every AVX-512 subset those kernels need; else None."""

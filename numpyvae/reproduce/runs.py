@@ -8,6 +8,7 @@ with the algorithm of its method (:mod:`numpyvae.algorithms`), on the fast float
 """
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -290,10 +291,14 @@ def execute(spec, log=print):
     path, log_path = checkpoint_path(spec), run_dir(spec) / "log.csv"
     if path.exists():
         _check_resumable(spec, path)
-        trainer = Trainer.from_checkpoint(path, log_path=log_path, evaluator=evaluator, max_samples=spec["budget"],
-                                          eval_every=eval_at)
+        with warnings.catch_warnings():                 # the note goes to the run's log below
+            warnings.filterwarnings("ignore", message="resuming ", category=RuntimeWarning)
+            trainer = Trainer.from_checkpoint(path, log_path=log_path, evaluator=evaluator,
+                                              max_samples=spec["budget"], eval_every=eval_at)
         if trainer.state["samples"] < spec["budget"]:
             log(f"{run_dir(spec)}: resuming at {trainer.state['samples']:,} samples")
+        if trainer.resume_note:
+            log(f"{run_dir(spec)}: note: {trainer.resume_note}")
     else:
         lr = choose_lr(spec, x_train, log)
         settings = train_settings(spec, x_train.shape[0], lr)

@@ -5,7 +5,8 @@ Layout of the archive (read it with ``numpy.load(path)``; nothing needs ``allow_
 - ``meta.json``: uint8 bytes of a UTF-8 JSON document with the model's registered name and
   constructor configuration (``get_config()``), the state of its random generator, the optimizer's
   name, hyper-parameters and step count, the trainer's settings and progress (random-generator
-  state included), and free-form ``extra`` information (e.g. which data set was used);
+  state included), free-form ``extra`` information (e.g. which data set was used), and the BLAS
+  kernels and threads it trained with (``blas``: :func:`numpyvae.arrays.blas.blas_setting`);
 - ``params/<name>``: every array of ``model.params``, in its own dtype;
 - ``buffers/<name>``: every array of ``model.buffers``, for models that keep state not trained by
   gradient there (running statistics, fitted priors);
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays.backend import get_backend
+from ..arrays.blas import blas_setting
 from ..models.registry import build_model, model_name
 from ..optim.optimizers import make_optimizer
 from .files import atomic_write, atomic_write_text
@@ -107,6 +109,7 @@ def make_checkpoint(model, optimizer=None, trainer=None, extra=None, algorithm=N
     from .._version import __version__
 
     meta["numpyvae_version"] = __version__
+    meta["blas"] = blas_setting()                     # how its products rounded (numpyvae.arrays.blas)
     return meta, arrays
 
 

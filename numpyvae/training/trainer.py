@@ -16,16 +16,20 @@ with ``config.seed`` (epoch permutation, dynamic binarization, noise). Evaluatio
 generators of its own (``default_rng([seed, 3, samples_seen])``), so evaluating more or less often
 never changes the training trajectory, nor the value recorded at a given point. A checkpoint stores the generator's state
 at the start of the current epoch and after the last step, so a resumed run redraws the same
-permutation, skips the batches already done and continues bit-for-bit as if it had never stopped.
+permutation, skips the batches already done and continues bit-for-bit as if it had never stopped,
+as long as the BLAS runs the same kernels on as many threads: a run resumed with others goes on,
+with a ``RuntimeWarning`` that says so (:attr:`Trainer.resume_note`).
 """
 import math
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 
 from ..algorithms import Algorithm, make_algorithm
+from ..arrays.blas import blas_change, blas_setting
 from ..arrays.validation import NonFiniteError
 from ..datasets.binarize import bernoulli_binarize
 from ..optim.optimizers import make_optimizer
@@ -80,6 +84,9 @@ class Trainer:
         One record per evaluation (see :mod:`numpyvae.training.log` for the fields).
     state : dict
         The loop's progress (samples seen, epoch, random-generator states, ...).
+    resume_note : str or None
+        For a run resumed by :meth:`from_checkpoint` with other BLAS kernels or threads than the
+        checkpoint was saved with, what changed (:func:`numpyvae.arrays.blas.blas_change`); else None.
     """
 
     def __init__(self, model, config=None, *, optimizer=None, checkpoint_path=None, log_path=None,
@@ -103,6 +110,7 @@ class Trainer:
         self.evaluator = evaluator
         self._algorithm_arrays = None     # state arrays from a checkpoint, loaded when the algorithm is built
         self._resumed_from = None         # that checkpoint's path
+        self.resume_note = None           # resumed with other BLAS settings than saved: how (else None)
         self.optimizer = optimizer if optimizer is not None else make_optimizer(
             self.config.optimizer, **self.config.optimizer_kwargs())
         self.checkpoint_path = checkpoint_path
@@ -147,6 +155,9 @@ class Trainer:
                       evaluator=evaluator)
         trainer._algorithm_arrays = ckpt.algorithm_arrays
         trainer._resumed_from = path
+        trainer.resume_note = blas_change(ckpt.meta.get("blas"), blas_setting())
+        if trainer.resume_note:
+            warnings.warn(f"resuming {path}: {trainer.resume_note}", RuntimeWarning, stacklevel=2)
         trainer.state = dict(ckpt.trainer["state"])
         trainer.state["done"] = False
         if "eval_every" in overrides:                                      # the next point of the new schedule
