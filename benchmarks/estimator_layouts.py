@@ -13,6 +13,10 @@ of a fresh model, which do not change the cost), one thread, interleaved:
    gradients of its weights (x^T dy per layer, as costly as the forward product). The library asks
    for dz alone (``log_joint(..., need_params=False)``); the other candidate computes and drops
    the weight gradients, as the estimator did before.
+   **U at the end of the trajectory only.** The accept/reject step needs U at the trajectory's two
+   ends; the nine leapfrog steps between need dU/dz alone, which on a Bernoulli decoder is
+   x - sigmoid(eta) without the softplus pass of the value (``need_value=False``). The candidate
+   "U at every step" forms it at every step, as the estimator did before; both give the same numbers.
 2. **Chains per call.** The same work in calls of 16,000, 4,000, 1,600, 1,000, 400 and 100 chains:
    the decoder's (chains, 784) arrays are 50 MB at 16,000 chains in float32 and leave the cache.
 
@@ -74,10 +78,13 @@ def worker(cfg):
     model = nv.VAE(784, (100,), 3, dtype=dtype, rng=0, init="glorot")
     potential_without = hmc.potential_and_grad
 
-    def potential_with_params(model, x, z):                          # the weight gradients computed, dropped
+    def potential_with_params(model, x, z, need_value=True):         # the weight gradients computed, dropped
         ones = model.backend.xp.ones(x.shape[0], dtype=model.dtype)
         logp, _, dz = log_joint(model, x, z, ones, need_params=True)
         return -logp, -dz
+
+    def potential_every_step(model, x, z, need_value=True):          # U formed at every leapfrog step too
+        return potential_without(model, x, z)
 
     def transition(n_chains, potential):
         x = model._data(images[rng.integers(0, len(images), n_chains)])
@@ -100,6 +107,8 @@ def worker(cfg):
         candidates[f"{n:>6} chains, dz alone"] = (transition(n, potential_without), lambda: None)
     for n in (16000, 100):
         candidates[f"{n:>6} chains, with weight gradients"] = (transition(n, potential_with_params), lambda: None)
+    for n in (1000, 100):
+        candidates[f"{n:>6} chains, dz alone, U at every step"] = (transition(n, potential_every_step), lambda: None)
     timed = interleaved(candidates, rounds=cfg["rounds"], block_s=cfg["block_s"])
     results = {k: {"ms_per_1000": v["median"] * 1e3 / 16, "cpu_ms_per_1000": v["cpu_median"] * 1e3 / 16}
                for k, v in timed.items()}

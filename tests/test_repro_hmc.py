@@ -40,6 +40,53 @@ def test_log_joint_without_parameter_gradients_gives_the_same_dz(likelihood):
     np.testing.assert_array_equal(gu, -log_joint(model, x, z, np.ones(7))[2])
 
 
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian_sigmoid", "gaussian", "gaussian_fixed"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_gradient_without_the_value_is_the_same_gradient(likelihood, dtype):
+    # need_value=False (a leapfrog step inside a trajectory) must change nothing but the skipped value
+    rng = np.random.default_rng(5)
+    model = nv.VAE(6, (5,), 3, likelihood=likelihood, dtype=dtype, rng=2, init="glorot")
+    x = rng.uniform(0.05, 0.95, size=(7, 6)).astype(dtype)
+    z = rng.standard_normal((7, 3)).astype(dtype)
+    w = rng.standard_normal(7).astype(dtype)
+    for need_params in (True, False):
+        logp, grads, dz = log_joint(model, x, z, w, need_params=need_params)
+        none, grads2, dz2 = log_joint(model, x, z, w, need_params=need_params, need_value=False)
+        assert none is None and logp.shape == (7,)
+        np.testing.assert_array_equal(dz2, dz)
+        assert grads2.keys() == grads.keys()
+        for k in grads:
+            np.testing.assert_array_equal(grads2[k], grads[k])
+    u, gu = potential_and_grad(model, x, z)
+    none, gu2 = potential_and_grad(model, x, z, need_value=False)
+    assert none is None and u.shape == (7,)
+    np.testing.assert_array_equal(gu2, gu)
+
+
+def _leapfrog_reference(model, x, z, r, step_size, n_steps):
+    """The leapfrog map as written in the module docstring, U formed at every step."""
+    eps = step_size[:, None]
+    r = r - 0.5 * eps * potential_and_grad(model, x, z)[1]
+    for i in range(n_steps):
+        z = z + eps * r
+        u, grad_u = potential_and_grad(model, x, z)
+        r = r - (eps if i < n_steps - 1 else 0.5 * eps) * grad_u
+    return z, r, u, grad_u
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_leapfrog_agrees_with_the_reference_that_forms_u_at_every_step(likelihood):
+    rng = np.random.default_rng(6)
+    model = nv.VAE(6, (5,), 2, likelihood=likelihood, dtype=np.float32, rng=3, init="glorot")
+    x = rng.uniform(0.05, 0.95, size=(4, 6)).astype(np.float32)
+    z0, r0 = rng.standard_normal((4, 2)).astype(np.float32), rng.standard_normal((4, 2)).astype(np.float32)
+    step = np.full(4, 0.05, dtype=np.float32)
+    fast, ref = leapfrog(model, x, z0, r0, step, 10), _leapfrog_reference(model, x, z0, r0, step, 10)
+    for a, b in zip(fast, ref):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(fast[0] - z0).max() > 0.05
+
+
 def test_potential_is_minus_log_joint_per_datapoint():
     rng = np.random.default_rng(1)
     model = nv.VAE(6, (5,), 2, dtype=np.float64, rng=1)

@@ -42,29 +42,31 @@ DEFAULT_N_STARTS = 16
 DEFAULT_N_SEARCH = 30
 
 
-def potential_and_grad(model, x, z):
+def potential_and_grad(model, x, z, need_value=True):
     r"""U(z_b) = -log p(x_b, z_b) and dU/dz_b for every chain.   Shapes: (B, D), (B, Z) -> (B,), (B, Z).
 
     The decoder's parameter gradients are not computed (``need_params=False``): the chains need dU/dz alone.
+    ``need_value=False`` skips U itself (returned as None): the leapfrog steps inside a trajectory use
+    only the gradient, and on a Bernoulli decoder the value is a third of the work.
     """
     ones = model.backend.xp.ones(x.shape[0], dtype=model.dtype)      # per-datapoint gradient (w_b = 1)
-    logp, _, dz = log_joint(model, x, z, ones, need_params=False)
-    return -logp, -dz
+    logp, _, dz = log_joint(model, x, z, ones, need_params=False, need_value=need_value)
+    return (None if logp is None else -logp), -dz
 
 
 def leapfrog(model, x, z, r, step_size, n_steps, grad_u=None):
     r"""``n_steps`` leapfrog steps of size ``step_size`` (B,) from (z, r). Returns z, r, U(z), grad U(z).
 
-    ``grad_u`` is dU/dz at the start, if already known. The map is volume-preserving and reversible:
-    running it again from (z', -r') returns to (z, -r) up to round-off.
+    ``grad_u`` is dU/dz at the start, if already known; U is formed at the end point only. The map is
+    volume-preserving and reversible: running it again from (z', -r') returns to (z, -r) up to round-off.
     """
     eps = step_size[:, None]                                          # (B, 1)
     if grad_u is None:
-        _, grad_u = potential_and_grad(model, x, z)
+        _, grad_u = potential_and_grad(model, x, z, need_value=False)
     r = r - 0.5 * eps * grad_u                                        # (B, Z)  half step in momentum
     for i in range(n_steps):
         z = z + eps * r                                               # (B, Z)  full step in position
-        u, grad_u = potential_and_grad(model, x, z)
+        u, grad_u = potential_and_grad(model, x, z, need_value=i == n_steps - 1)   # U at the end only
         if i < n_steps - 1:
             r = r - eps * grad_u                                      # full step in momentum
     r = r - 0.5 * eps * grad_u                                        # final half step

@@ -12,7 +12,7 @@ Both reuse the decoder's hand-written backward pass and the registered Gaussian 
 from ..ops.gaussian import log_standard_normal_backward, log_standard_normal_forward
 
 
-def log_joint(model, x, z, dlogp=None, need_params=True):
+def log_joint(model, x, z, dlogp=None, need_params=True, need_value=True):
     r"""log p(x_b, z_b) for every datapoint, and optionally its weighted gradients.
 
     Parameters
@@ -30,6 +30,9 @@ def log_joint(model, x, z, dlogp=None, need_params=True):
     need_params : bool
         With ``dlogp``: False skips the decoder's parameter gradients (``grads`` is then empty), which
         HMC, needing dF/dz alone, does not use; dz is the same either way.
+    need_value : bool
+        With ``dlogp``: False skips log p(x_b, z_b) itself (``logp`` is then None), which a leapfrog step
+        inside an HMC trajectory does not use; the gradients are the same either way, bit for bit.
 
     Returns
     -------
@@ -41,12 +44,16 @@ def log_joint(model, x, z, dlogp=None, need_params=True):
         dF/dz_b = w_b [d log p(x_b | z_b) / dz_b - z_b].
     """
     out, dec_cache = model.decoder.forward(model.params, z)          # each (B, D)
-    loglik, ll_cache = model.decoder.log_prob_forward(x, out)         # (B,)
     logpz, pz_cache = log_standard_normal_forward(z)                 # (B,)
-    logp = loglik + logpz                                             # (B,)
-    if dlogp is None:
-        return logp
-    dout = model.decoder.log_prob_backward(dlogp, ll_cache)           # each (B, D)
+    if dlogp is not None and not need_value:                         # the gradient alone
+        logp = None
+        dout = model.decoder.log_prob_grad(x, out, dlogp)             # each (B, D)
+    else:
+        loglik, ll_cache = model.decoder.log_prob_forward(x, out)     # (B,)
+        logp = loglik + logpz                                         # (B,)
+        if dlogp is None:
+            return logp
+        dout = model.decoder.log_prob_backward(dlogp, ll_cache)       # each (B, D)
     dz_lik, grads = model.decoder.backward(dout, dec_cache, need_params=need_params)   # (B, Z)
     dz = dz_lik + log_standard_normal_backward(dlogp, pz_cache)       # z feeds the decoder and the prior
     return logp, grads, dz

@@ -7,7 +7,9 @@ Every decoder has the same interface:
   z may carry a leading sample axis, (L, B, Z) -> each output (L, B, D).
 - ``backward(dout, cache) -> (dz, grads)``.
 - ``log_prob_forward(x, out) -> (loglik, cache)`` and ``log_prob_backward(dloglik, cache) -> dout``:
-  log p(x | z) summed over data dimensions, x (B, D) broadcast over the sample axis.
+  log p(x | z) summed over data dimensions, x (B, D) broadcast over the sample axis;
+  ``log_prob_grad(x, out, dloglik) -> dout``: the same ``dout`` without the value (HMC's leapfrog
+  steps need the gradient alone; the Bernoulli decoder then skips the softplus pass).
 - ``mean(out)`` and ``sample(out, rng)``.
 
 The first four take an optional ``workspace`` (see :mod:`numpyvae.arrays.workspace`) to draw their
@@ -82,6 +84,11 @@ class BernoulliDecoder:
         shape = array_module(logits).broadcast_shapes(x.shape, logits.shape)    # (..., B, D)
         dlogits = as_workspace(workspace).empty(f"{self.name}:dlogits", shape, logits)
         return {"logits": bernoulli_loglik_backward(dloglik, cache, out=dlogits)}
+
+    def log_prob_grad(self, x, out, dloglik, workspace=None):
+        """d/d logits of sum_b w_b log p(x_b | z_b), w = ``dloglik``: x - sigmoid(logits), weighted, without
+        forming the log-likelihood (its backward needs only x and the logits)."""
+        return self.log_prob_backward(dloglik, (x, out["logits"]), workspace)
 
     def mean(self, out):
         """E[x | z] = sigmoid(logits)."""
@@ -192,6 +199,12 @@ class GaussianDecoder:
         dlogvar_out = ws.empty(f"{self.name}:dlogvar", diff.shape, diff)   # (fixed sigma: unused by backward)
         dmean, dlogvar = gaussian_loglik_backward(dloglik, cache, out=(dmean_out, dlogvar_out))
         return {"mean": dmean, "logvar": dlogvar}
+
+    def log_prob_grad(self, x, out, dloglik, workspace=None):
+        """d/d(mean, logvar) of sum_b w_b log p(x_b | z_b), w = ``dloglik`` (its backward needs the
+        forward's quantities, so this is the forward and the backward)."""
+        _, cache = self.log_prob_forward(x, out, workspace)
+        return self.log_prob_backward(dloglik, cache, workspace)
 
     def mean(self, out):
         return out["mean"]
