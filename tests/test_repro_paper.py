@@ -36,7 +36,7 @@ def test_reference_covers_every_panel_and_curve():
     assert paper.fig2_curve("synthetic", 2, "aevb", "test") is None
 
 
-def test_the_values_issue_13_names():
+def test_the_values_the_report_relies_on():
     # Frey Face wake-sleep: the test curve ends near 569, the train curve near 579
     for nz in paper.FIG2_NZ["frey"]:
         assert abs(paper.fig2_value("frey", nz, "wake_sleep", "test", 1e8) - 569) < 1

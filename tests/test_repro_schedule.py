@@ -6,7 +6,7 @@ from numpyvae.reproduce.runs import eval_grid, ml_eval_points
 
 
 def test_figure3_estimates_fall_on_the_papers_budgets():
-    # issue: Figure 3 to 3e7 samples with the appendix-D estimates at 1e6, 1e7 and 3e7
+    # the paper's Figure 3: to 3e7 samples with the appendix-D estimates at 1e6, 1e7 and 3e7
     assert ml_eval_points(3e7, 100, 5) == [300_000, 1_000_000, 3_000_000, 10_000_000, 30_000_000]
     assert ml_eval_points(1e8, 100, 3) == [10_000_000, 30_000_000, 100_000_000]
 

@@ -47,7 +47,7 @@ def machine_description():
 def machine_label(machines, cpu, note):
     """The name under which a run's machine is listed in ``machines`` (label -> note), added if new.
 
-    Runs on one CPU model can have trained under different notes (another session's machine of the same
+    Runs on one CPU model can have trained under different notes (an earlier machine of the same
     kind, other BLAS kernels or threads): the first note keeps the plain CPU name, each other note gets
     a numbered one, ``"<cpu> (2)"``, ``"<cpu> (3)"``, so that every run's row names its own note."""
     label, k = cpu, 1

@@ -24,7 +24,7 @@ FIG2_NZ = {"mnist": (3, 5, 10, 20, 200), "frey": (2, 5, 10, 20)}
 FIG2_READ_ERROR = {"mnist": 0.1, "frey": 2.0}
 """Reading uncertainty of the reference values (nats)."""
 FIG2_TARGET = {"mnist": 1.0, "frey": 20.0}
-"""Issue 13's target: AEVB test bound within this many nats of the paper's at 1e8 samples."""
+"""The reproduction's target: AEVB test bound within this many nats of the paper's at 1e8 samples."""
 
 
 @lru_cache(maxsize=None)

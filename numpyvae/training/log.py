@@ -1,7 +1,7 @@
 """The training log: one record per evaluation, written as CSV or JSON lines.
 
 Columns: ``samples`` (training samples evaluated so far), ``epoch`` (fractional), ``wall_time``
-(seconds of training, evaluation included, summed over resumed sessions), ``train_bound`` and
+(seconds of training, evaluation included, summed over every resumed part), ``train_bound`` and
 ``test_bound`` (mean ELBO per datapoint on the evaluation subsets, on the whole sets in the final
 record; empty when not computed) and
 ``batch_bound`` (minus the mean minibatch loss of the steps since the previous record: the mean
